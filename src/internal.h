@@ -1,0 +1,107 @@
+/* Declarations shared by the portable layer's files (never by backends,
+ * which see only platform.h).
+ *
+ * SPDX-License-Identifier: MIT */
+#ifndef SHMPOOL_INTERNAL_H
+#define SHMPOOL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmpool.h"
+#include "platform.h"
+
+/* ------------------------------------------------------------------------ */
+/* Segment header (docs/FORMAT.md is the byte-for-byte description)         */
+/* ------------------------------------------------------------------------ */
+
+#define SHMPOOL__HDR_SIZE 64u
+#define SHMPOOL__HDR_VERSION 1u
+#define SHMPOOL__MAGIC "SHMPOOL\x1a"
+
+/* state: changes during the segment's life, not covered by the checksum. */
+#define SHMPOOL__STATE_READY 0x1u    /* creator finished initialising */
+#define SHMPOOL__STATE_UNLINKED 0x2u /* name removed; opens give ENOENT */
+
+/* attrs: fixed at create, covered by the checksum. */
+#define SHMPOOL__ATTR_PERSIST 0x1u /* created with SHMPOOL_SEG_PERSIST */
+#define SHMPOOL__ATTR_CONTROL 0x2u /* a pool's control segment */
+
+typedef struct shmpool__hdr {
+  unsigned char magic[8]; /*  0 */
+  uint16_t version;       /*  8 */
+  uint16_t hdr_size;      /* 10 */
+  uint32_t state;         /* 12: atomic */
+  uint64_t size;          /* 16: exact user size */
+  uint64_t creator_pid;   /* 24 */
+  uint64_t creator_start; /* 32: see shmpool__plat_proc_start() */
+  uint64_t creation_id;   /* 40: unique per created segment */
+  uint32_t creator_uid;   /* 48 */
+  uint32_t attrs;         /* 52 */
+  uint32_t reserved;      /* 56: zero */
+  uint32_t checksum;      /* 60: FNV-1a of bytes 0-11 and 16-59 */
+} shmpool__hdr;
+
+/* What a valid header says, copied out of shared memory. */
+typedef struct shmpool__hdr_info {
+  uint32_t state;
+  uint64_t size;
+  uint64_t creator_pid;
+  uint64_t creator_start;
+  uint64_t creation_id;
+  uint32_t creator_uid;
+  uint32_t attrs;
+} shmpool__hdr_info;
+
+/* Results of shmpool__hdr_check besides 0 and SHMPOOL_EFORMAT. */
+#define SHMPOOL__HDR_ZERO 1 /* all zero: maybe a create in progress */
+
+/* Write a complete header, state 0 (not ready), into base. */
+void shmpool__hdr_init(void *base, uint64_t size, uint32_t attrs,
+                       uint64_t creation_id);
+
+/* Validate the header at base in an object of map_size bytes. Copies it out
+ * first, so a concurrent writer cannot change it between check and use.
+ * Returns 0 and fills *info, SHMPOOL__HDR_ZERO, or SHMPOOL_EFORMAT. Never
+ * reads past base + map_size. */
+int shmpool__hdr_check(const void *base, size_t map_size,
+                       shmpool__hdr_info *info);
+
+/* Atomically read / set bits in the header's state word. */
+uint32_t shmpool__hdr_state(const void *base);
+void shmpool__hdr_set_state(void *base, uint32_t bits);
+
+/* A fresh creation id: unique within this machine with overwhelming
+ * probability, without a system call on the hot path. */
+uint64_t shmpool__new_creation_id(void);
+
+/* ------------------------------------------------------------------------ */
+/* Names                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Generate `len` characters of [A-Za-z0-9_-] (6 random bits each) from the
+ * OS CSPRNG, after `prefix`, into out (which must hold prefix + len + 1). */
+int shmpool__random_name(char *out, const char *prefix, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Segment handles                                                          */
+/* ------------------------------------------------------------------------ */
+
+struct shmpool_seg {
+  shmpool__plat_map map;
+  unsigned char *data;
+  size_t size;
+  unsigned flags;
+  int owner;            /* unlink on last release */
+  uint32_t refs;        /* atomic: the user's handle plus pools' holds */
+  uint64_t creation_id; /* 0 for raw segments */
+  char name[SHMPOOL_NAME_MAX + 1];
+};
+
+/* Take / drop a reference on a segment handle. shmpool_seg_close() drops
+ * the user's reference; the handle is unmapped (and, for an owner, the name
+ * unlinked) when the last reference goes. */
+void shmpool__seg_ref(shmpool_seg *seg);
+int shmpool__seg_unref(shmpool_seg *seg);
+
+#endif /* SHMPOOL_INTERNAL_H */

@@ -1,0 +1,182 @@
+/* Segments on POSIX: shm_open / ftruncate / posix_fallocate / mmap.
+ *
+ * SPDX-License-Identifier: MIT */
+#if !defined(_WIN32)
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "posix/sys.h"
+
+/* "foo" -> "/foo". The portable name was validated: at most 30 bytes. */
+static void shmpool__posix_os_name(char *out, const char *name) {
+  size_t n = strlen(name);
+  out[0] = '/';
+  memcpy(out + 1, name, n + 1);
+}
+
+/* Whether size fits in off_t (it may not on a 32-bit build). */
+static int shmpool__posix_fits_off_t(size_t size) {
+  off_t off = (off_t)size;
+  return off >= 0 && (size_t)off == size;
+}
+
+/* With NORESERVE, or where nothing can be reserved: at least refuse a size
+ * the file system does not have room for right now. */
+static int shmpool__posix_check_space(int fd, size_t size) {
+  struct statvfs vfs;
+  uint64_t unit, avail;
+  if (shmpool__posix_sys.fstatvfs(fd, &vfs) != 0)
+    return 0; /* cannot tell; the caller asked not to reserve */
+  if (vfs.f_blocks == 0)
+    return 0; /* no capacity reported: not a size-limited file system */
+  unit = vfs.f_frsize != 0 ? (uint64_t)vfs.f_frsize : (uint64_t)vfs.f_bsize;
+  avail = (uint64_t)vfs.f_bavail * unit;
+  if (avail < (uint64_t)size)
+    return shmpool__posix_error(ENOSPC);
+  return 0;
+}
+
+/* Reserve the pages now, so a full /dev/shm is reported here as ENOSPC and
+ * not later as SIGBUS on first touch (tmpfs allocates pages lazily). */
+static int shmpool__posix_reserve(int fd, size_t size, unsigned flags) {
+  if ((flags & SHMPOOL_SEG_NORESERVE) == 0) {
+    int err = shmpool__posix_sys.fallocate(fd, 0, (off_t)size);
+    if (err == 0)
+      return 0;
+    /* EOPNOTSUPP / EINVAL / ENOSYS: this system cannot reserve shared
+     * memory (macOS, FreeBSD before 13); anything else is real. */
+    if (err != EOPNOTSUPP && err != EINVAL && err != ENOSYS
+#if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+        && err != ENOTSUP
+#endif
+    )
+      return shmpool__posix_error(err);
+  }
+  return shmpool__posix_check_space(fd, size);
+}
+
+int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
+                             shmpool__plat_map *map,
+                             shmpool__plat_prepare_fn prepare, void *ctx) {
+  char os_name[SHMPOOL__OS_NAME_MAX];
+  void *base = MAP_FAILED;
+  int fd;
+  int rc;
+
+  memset(map, 0, sizeof *map);
+  if (!shmpool__posix_fits_off_t(map_size))
+    return SHMPOOL_ENOMEM;
+  shmpool__posix_os_name(os_name, name);
+  fd = shmpool__posix_sys.shm_open(os_name, O_RDWR | O_CREAT | O_EXCL,
+                                   S_IRUSR | S_IWUSR);
+  if (fd < 0)
+    return shmpool__posix_error(errno); /* nothing was created */
+
+  /* The umask may have cleared bits of 0600; we want exactly 0600. */
+  if (shmpool__posix_sys.fchmod(fd, S_IRUSR | S_IWUSR) != 0 ||
+      shmpool__posix_sys.ftruncate(fd, (off_t)map_size) != 0) {
+    rc = shmpool__posix_error(errno);
+    goto fail;
+  }
+  base = shmpool__posix_sys.mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                                 MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    rc = shmpool__posix_error(errno);
+    goto fail;
+  }
+  if (prepare != NULL)
+    prepare(base, ctx);
+  rc = shmpool__posix_reserve(fd, map_size, flags);
+  if (rc != 0)
+    goto fail;
+  (void)shmpool__posix_sys.close(fd); /* the mapping keeps the object */
+  map->base = base;
+  map->map_size = map_size;
+  return 0;
+
+fail:
+  /* The raw error is already recorded; cleanup must not change it. */
+  if (base != MAP_FAILED)
+    (void)shmpool__posix_sys.munmap(base, map_size);
+  (void)shmpool__posix_sys.close(fd);
+  (void)shmpool__posix_sys.shm_unlink(os_name);
+  return rc;
+}
+
+int shmpool__plat_seg_open(const char *name, unsigned flags,
+                           shmpool__plat_map *map) {
+  char os_name[SHMPOOL__OS_NAME_MAX];
+  int readonly = (flags & SHMPOOL_SEG_READONLY) != 0;
+  struct stat st;
+  void *base;
+  size_t size;
+  int fd;
+  int rc;
+
+  memset(map, 0, sizeof *map);
+  shmpool__posix_os_name(os_name, name);
+  fd = shmpool__posix_sys.shm_open(os_name, readonly ? O_RDONLY : O_RDWR, 0);
+  if (fd < 0)
+    return shmpool__posix_error(errno);
+  if (shmpool__posix_sys.fstat(fd, &st) != 0) {
+    rc = shmpool__posix_error(errno);
+    goto fail;
+  }
+  /* Another user's object could be a trap (a squatted name); root would
+   * otherwise open anything, so check ownership explicitly. */
+  if (st.st_uid != geteuid()) {
+    shmpool__set_os_error(0);
+    rc = SHMPOOL_EACCES;
+    goto fail;
+  }
+  if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)SIZE_MAX) {
+    shmpool__set_os_error(0);
+    rc = SHMPOOL_ENOMEM;
+    goto fail;
+  }
+  size = (size_t)st.st_size;
+  if (size > 0) {
+    base = shmpool__posix_sys.mmap(
+        NULL, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED,
+        fd, 0);
+    if (base == MAP_FAILED) {
+      rc = shmpool__posix_error(errno);
+      goto fail;
+    }
+    map->base = base;
+    map->map_size = size;
+  }
+  (void)shmpool__posix_sys.close(fd);
+  return 0;
+
+fail:
+  (void)shmpool__posix_sys.close(fd);
+  return rc;
+}
+
+int shmpool__plat_seg_unmap(shmpool__plat_map *map) {
+  int rc = 0;
+  if (map->base != NULL &&
+      shmpool__posix_sys.munmap(map->base, map->map_size) != 0)
+    rc = shmpool__posix_error(errno);
+  memset(map, 0, sizeof *map);
+  return rc;
+}
+
+int shmpool__plat_seg_unlink(const char *name, unsigned flags,
+                             shmpool__unlink_mark mark) {
+  char os_name[SHMPOOL__OS_NAME_MAX];
+  (void)flags; /* POSIX has one namespace */
+  (void)mark;  /* POSIX removes the name whatever the header says */
+  shmpool__posix_os_name(os_name, name);
+  if (shmpool__posix_sys.shm_unlink(os_name) != 0)
+    return shmpool__posix_error(errno);
+  return 0;
+}
+
+#endif /* !_WIN32 */

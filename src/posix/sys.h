@@ -1,0 +1,41 @@
+/* The POSIX backend's system-call table. Every system call the backend
+ * makes goes through shmpool__posix_sys, so tests can make any of them fail
+ * (SQLite's os_unix.c aSyscall[] is the model). Nothing outside tests ever
+ * writes to the table.
+ *
+ * SPDX-License-Identifier: MIT */
+#ifndef SHMPOOL_POSIX_SYS_H
+#define SHMPOOL_POSIX_SYS_H
+
+#if !defined(_WIN32)
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+typedef struct shmpool__posix_syscalls {
+  int (*shm_open)(const char *name, int oflag, mode_t mode);
+  int (*shm_unlink)(const char *name);
+  int (*ftruncate)(int fd, off_t length);
+  int (*fchmod)(int fd, mode_t mode);
+  int (*fstat)(int fd, struct stat *st);
+  int (*fstatvfs)(int fd, struct statvfs *st);
+  /* Returns an errno value, like posix_fallocate(). NULL where the system
+   * has no way to reserve shared memory (macOS). */
+  int (*fallocate)(int fd, off_t offset, off_t len);
+  void *(*mmap)(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+  int (*munmap)(void *addr, size_t len);
+  int (*close)(int fd);
+  /* Fills buf from the kernel CSPRNG; returns 0 or an errno value. */
+  int (*random)(void *buf, size_t len);
+} shmpool__posix_syscalls;
+
+extern shmpool__posix_syscalls shmpool__posix_sys;
+
+/* Record errnum for shmpool_last_os_error() and translate it to a
+ * SHMPOOL_E* code: the backend's one translation point. */
+int shmpool__posix_error(int errnum);
+
+#endif /* !_WIN32 */
+#endif /* SHMPOOL_POSIX_SYS_H */

@@ -1,0 +1,311 @@
+/* Segments, the portable half: argument checks, the header, ownership and
+ * reference counting. The OS work is in src/posix/seg.c and
+ * src/win32/seg.c behind src/platform.h.
+ *
+ * SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomics.h"
+#include "internal.h"
+
+/* Generated names: "shmpool." plus 18 characters of 6 random bits each
+ * (108 bits), 26 characters in all, within the portable 30. */
+#define SHMPOOL__GEN_PREFIX "shmpool."
+#define SHMPOOL__GEN_RANDOM_CHARS 18
+#define SHMPOOL__GEN_ATTEMPTS 4
+
+#define SHMPOOL__CREATE_FLAGS                                                  \
+  (SHMPOOL_SEG_PERSIST | SHMPOOL_SEG_RAW | SHMPOOL_SEG_GLOBAL |                \
+   SHMPOOL_SEG_NORESERVE)
+#define SHMPOOL__OPEN_FLAGS                                                    \
+  (SHMPOOL_SEG_READONLY | SHMPOOL_SEG_RAW | SHMPOOL_SEG_GLOBAL)
+
+/* How long open tolerates a header that is still being written (the window
+ * between the creator's ftruncate and its header write is microseconds),
+ * and how long it waits for a creator that is reserving a big segment. */
+#define SHMPOOL__OPEN_TORN_MS 20u
+#define SHMPOOL__OPEN_READY_MS 5000u
+
+typedef struct shmpool__prepare_ctx {
+  uint64_t size;
+  uint32_t attrs;
+  uint64_t creation_id;
+} shmpool__prepare_ctx;
+
+/* Runs inside the backend's create, after mapping and before reserving:
+ * openers that race with a long reservation then see a valid header that is
+ * not yet READY, and wait, instead of seeing zeros and giving up. */
+static void shmpool__prepare_header(void *base, void *ctx) {
+  const shmpool__prepare_ctx *p = (const shmpool__prepare_ctx *)ctx;
+  shmpool__hdr_init(base, p->size, p->attrs, p->creation_id);
+}
+
+static void shmpool__seg_free(shmpool_seg *seg) {
+  free(seg);
+}
+
+int shmpool_seg_create(shmpool_seg **out, const char *name, size_t size,
+                       unsigned flags) {
+  shmpool_seg *seg = NULL;
+  shmpool__prepare_ctx ctx;
+  int raw = (flags & SHMPOOL_SEG_RAW) != 0;
+  size_t map_size;
+  int attempt;
+  int rc;
+
+  if (out == NULL)
+    return SHMPOOL_EINVAL;
+  *out = NULL;
+  shmpool__set_os_error(0);
+  if (size == 0 || (flags & ~(unsigned)SHMPOOL__CREATE_FLAGS) != 0)
+    return SHMPOOL_EINVAL;
+  if (name != NULL && (rc = shmpool_name_check(name)) != 0)
+    return rc;
+  if (raw) {
+    map_size = size;
+  } else {
+    if (size > SIZE_MAX - SHMPOOL__HDR_SIZE)
+      return SHMPOOL_ENOMEM;
+    map_size = size + SHMPOOL__HDR_SIZE;
+  }
+
+  seg = (shmpool_seg *)calloc(1, sizeof *seg);
+  if (seg == NULL)
+    return SHMPOOL_ENOMEM;
+  ctx.size = size;
+  ctx.attrs = (flags & SHMPOOL_SEG_PERSIST) ? SHMPOOL__ATTR_PERSIST : 0u;
+  ctx.creation_id = raw ? 0 : shmpool__new_creation_id();
+
+  for (attempt = 0;; attempt++) {
+    if (name != NULL) {
+      memcpy(seg->name, name, strlen(name) + 1);
+    } else {
+      rc = shmpool__random_name(seg->name, SHMPOOL__GEN_PREFIX,
+                                SHMPOOL__GEN_RANDOM_CHARS);
+      if (rc != 0)
+        goto fail;
+    }
+    rc = shmpool__plat_seg_create(seg->name, map_size, flags, &seg->map,
+                                  raw ? NULL : shmpool__prepare_header, &ctx);
+    /* A generated name that collides can only be an attack or a broken
+     * CSPRNG; a few retries cover the astronomically unlikely honest case. */
+    if (rc == SHMPOOL_EEXIST && name == NULL &&
+        attempt + 1 < SHMPOOL__GEN_ATTEMPTS)
+      continue;
+    break;
+  }
+  if (rc != 0)
+    goto fail;
+
+  if (raw) {
+    seg->data = (unsigned char *)seg->map.base;
+  } else {
+    seg->data = (unsigned char *)seg->map.base + SHMPOOL__HDR_SIZE;
+    shmpool__hdr_set_state(seg->map.base, SHMPOOL__STATE_READY);
+  }
+  seg->size = size;
+  seg->flags = flags;
+  seg->owner = (flags & SHMPOOL_SEG_PERSIST) == 0;
+  seg->refs = 1;
+  seg->creation_id = ctx.creation_id;
+  *out = seg;
+  return 0;
+
+fail:
+  shmpool__seg_free(seg);
+  return rc;
+}
+
+/* Open `name` and validate its header, waiting out a create in progress.
+ * On success *map is mapped and *info filled. */
+static int shmpool__open_validated(const char *name, unsigned flags,
+                                   shmpool__plat_map *map,
+                                   shmpool__hdr_info *info) {
+  uint64_t start = shmpool__plat_now_ns();
+  uint64_t torn_until = start + (uint64_t)SHMPOOL__OPEN_TORN_MS * 1000000u;
+  uint64_t ready_until = start + (uint64_t)SHMPOOL__OPEN_READY_MS * 1000000u;
+  uint32_t state;
+  int rc;
+
+  for (;;) {
+    rc = shmpool__plat_seg_open(name, flags, map);
+    if (rc != 0)
+      return rc;
+    rc = shmpool__hdr_check(map->base, map->map_size, info);
+    if (rc == 0)
+      break;
+    /* A header that is all zero, or torn, while the READY bit is clear may
+     * be a create in progress: give it a moment, then call it foreign. */
+    state =
+        map->map_size >= SHMPOOL__HDR_SIZE ? shmpool__hdr_state(map->base) : 0u;
+    (void)shmpool__plat_seg_unmap(map);
+    if ((state & SHMPOOL__STATE_READY) != 0 ||
+        shmpool__plat_now_ns() >= torn_until)
+      return SHMPOOL_EFORMAT;
+    shmpool__plat_sleep_ms(1);
+  }
+
+  /* The header is complete; wait for the creator to finish reserving. */
+  for (;;) {
+    state = shmpool__hdr_state(map->base);
+    if ((state & SHMPOOL__STATE_UNLINKED) != 0) {
+      rc = SHMPOOL_ENOENT;
+      break;
+    }
+    if ((state & SHMPOOL__STATE_READY) != 0)
+      return 0;
+    if (shmpool__plat_now_ns() >= ready_until) {
+      rc = SHMPOOL_EFORMAT; /* its creator died mid-create */
+      break;
+    }
+    shmpool__plat_sleep_ms(1);
+  }
+  (void)shmpool__plat_seg_unmap(map);
+  return rc;
+}
+
+int shmpool_seg_open(shmpool_seg **out, const char *name, unsigned flags) {
+  shmpool_seg *seg = NULL;
+  shmpool__hdr_info info;
+  int rc;
+
+  if (out == NULL)
+    return SHMPOOL_EINVAL;
+  *out = NULL;
+  shmpool__set_os_error(0);
+  if ((flags & ~(unsigned)SHMPOOL__OPEN_FLAGS) != 0)
+    return SHMPOOL_EINVAL;
+  if ((rc = shmpool_name_check(name)) != 0)
+    return rc;
+
+  seg = (shmpool_seg *)calloc(1, sizeof *seg);
+  if (seg == NULL)
+    return SHMPOOL_ENOMEM;
+  memcpy(seg->name, name, strlen(name) + 1);
+
+  if (flags & SHMPOOL_SEG_RAW) {
+    rc = shmpool__plat_seg_open(name, flags, &seg->map);
+    if (rc != 0)
+      goto fail;
+    if (seg->map.map_size == 0) { /* an empty object cannot be mapped */
+      rc = SHMPOOL_EFORMAT;
+      goto fail_unmap;
+    }
+    seg->data = (unsigned char *)seg->map.base;
+    seg->size = seg->map.map_size;
+  } else {
+    rc = shmpool__open_validated(name, flags, &seg->map, &info);
+    if (rc != 0)
+      goto fail;
+    seg->data = (unsigned char *)seg->map.base + SHMPOOL__HDR_SIZE;
+    seg->size = (size_t)info.size;
+    seg->creation_id = info.creation_id;
+  }
+  seg->flags = flags;
+  seg->owner = 0;
+  seg->refs = 1;
+  *out = seg;
+  return 0;
+
+fail_unmap:
+  (void)shmpool__plat_seg_unmap(&seg->map);
+fail:
+  shmpool__seg_free(seg);
+  return rc;
+}
+
+void *shmpool_seg_data(const shmpool_seg *seg) {
+  return seg != NULL ? seg->data : NULL;
+}
+
+size_t shmpool_seg_size(const shmpool_seg *seg) {
+  return seg != NULL ? seg->size : 0;
+}
+
+const char *shmpool_seg_name(const shmpool_seg *seg) {
+  return seg != NULL ? seg->name : NULL;
+}
+
+unsigned shmpool_seg_flags(const shmpool_seg *seg) {
+  return seg != NULL ? seg->flags : 0u;
+}
+
+void shmpool__seg_ref(shmpool_seg *seg) {
+  (void)shmpool__fetch_add32(&seg->refs, 1);
+}
+
+/* The last reference: unlink if we own the name, then unmap. */
+static int shmpool__seg_destroy(shmpool_seg *seg) {
+  int rc = 0;
+  if (seg->owner) {
+    shmpool__unlink_mark mark = SHMPOOL__UNLINK_RAW;
+    int unlink_rc;
+    if ((seg->flags & SHMPOOL_SEG_RAW) == 0) {
+      /* Someone already unlinked the name (shmpool_seg_unlink marks the
+       * header first): the name may now belong to a new segment, which we
+       * must not remove. */
+      if (shmpool__hdr_state(seg->map.base) & SHMPOOL__STATE_UNLINKED)
+        mark = SHMPOOL__UNLINK_WAS_MARKED;
+      else {
+        shmpool__hdr_set_state(seg->map.base, SHMPOOL__STATE_UNLINKED);
+        mark = SHMPOOL__UNLINK_MARKED;
+      }
+    }
+    if (mark != SHMPOOL__UNLINK_WAS_MARKED) {
+      unlink_rc = shmpool__plat_seg_unlink(seg->name, seg->flags, mark);
+      /* ENOENT: removed behind our back (rm /dev/shm/...); nothing to do. */
+      if (unlink_rc != 0 && unlink_rc != SHMPOOL_ENOENT)
+        rc = unlink_rc;
+    }
+  }
+  if (shmpool__plat_seg_unmap(&seg->map) != 0 && rc == 0)
+    rc = SHMPOOL_EIO;
+  shmpool__seg_free(seg);
+  return rc;
+}
+
+int shmpool__seg_unref(shmpool_seg *seg) {
+  if (shmpool__fetch_add32(&seg->refs, (uint32_t)-1) != 1)
+    return 0;
+  return shmpool__seg_destroy(seg);
+}
+
+int shmpool_seg_close(shmpool_seg *seg) {
+  if (seg == NULL)
+    return 0;
+  shmpool__set_os_error(0);
+  return shmpool__seg_unref(seg);
+}
+
+int shmpool_seg_unlink_flags(const char *name, unsigned flags) {
+  shmpool__plat_map map;
+  shmpool__hdr_info info;
+  shmpool__unlink_mark mark = SHMPOOL__UNLINK_RAW;
+  int rc;
+
+  shmpool__set_os_error(0);
+  if ((flags & ~(unsigned)SHMPOOL_SEG_GLOBAL) != 0)
+    return SHMPOOL_EINVAL;
+  if ((rc = shmpool_name_check(name)) != 0)
+    return rc;
+  memset(&map, 0, sizeof map);
+  rc = shmpool__plat_seg_open(name, flags, &map);
+  if (rc != 0)
+    return rc;
+  if (shmpool__hdr_check(map.base, map.map_size, &info) == 0) {
+    if (shmpool__hdr_state(map.base) & SHMPOOL__STATE_UNLINKED) {
+      mark = SHMPOOL__UNLINK_WAS_MARKED;
+    } else {
+      shmpool__hdr_set_state(map.base, SHMPOOL__STATE_UNLINKED);
+      mark = SHMPOOL__UNLINK_MARKED;
+    }
+  }
+  rc = shmpool__plat_seg_unlink(name, flags, mark);
+  (void)shmpool__plat_seg_unmap(&map);
+  return rc;
+}
+
+int shmpool_seg_unlink(const char *name) {
+  return shmpool_seg_unlink_flags(name, 0);
+}

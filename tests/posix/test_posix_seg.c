@@ -1,0 +1,340 @@
+/* POSIX-only segment behaviour: object mode 0600 whatever the umask,
+ * refusal of another user's object (even for root), ENOSPC in a small
+ * /dev/shm with nothing left behind, and every system call of create and
+ * open failing in turn through the backend's system-call table.
+ *
+ * SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "posix/sys.h"
+#include "shmpool.h"
+#include "support.h"
+
+extern char **environ;
+
+static int count_open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+static int count_dev_shm(void) {
+  DIR *d = opendir("/dev/shm");
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    n += e->d_name[0] != '.' || (e->d_name[1] != '\0' && e->d_name[1] != '.');
+  closedir(d);
+  return n;
+}
+
+/* ---- mode and ownership ------------------------------------------------ */
+
+static void test_mode_is_0600(void **state) {
+  static const mode_t masks[] = {0, 022, 077, 0277};
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+    char name[32], path[64];
+    shmpool_seg *seg;
+    struct stat st;
+    mode_t old = umask(masks[i]);
+    test_name(name, sizeof name, "mode");
+    assert_int_equal(shmpool_seg_create(&seg, name, 100, 0), 0);
+    umask(old);
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    shmpool_seg_close(seg);
+  }
+}
+
+static void test_other_users_object_refused(void **state) {
+  char name[32], os_name[40];
+  shmpool_seg *seg, *other = (shmpool_seg *)&other;
+  int fd;
+  (void)state;
+  if (geteuid() != 0) {
+    print_message("skipped: needs root to give an object to another user\n");
+    skip();
+  }
+  test_name(name, sizeof name, "squat");
+  snprintf(os_name, sizeof os_name, "/%s", name);
+  /* A valid shmpool segment, then handed to nobody (65534). */
+  assert_int_equal(shmpool_seg_create(&seg, name, 4096, SHMPOOL_SEG_PERSIST),
+                   0);
+  shmpool_seg_close(seg);
+  fd = shm_open(os_name, O_RDWR, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(fchown(fd, 65534, 65534), 0);
+  assert_int_equal(fchmod(fd, 0666), 0); /* even when it invites us */
+  close(fd);
+  /* Refused even though root could open it. */
+  assert_int_equal(shmpool_seg_open(&other, name, 0), SHMPOOL_EACCES);
+  assert_null(other);
+  assert_int_equal(shmpool_seg_open(&other, name, SHMPOOL_SEG_RAW),
+                   SHMPOOL_EACCES);
+  assert_int_equal(shmpool_seg_open(&other, name, SHMPOOL_SEG_READONLY),
+                   SHMPOOL_EACCES);
+  /* Nor can we create over it. */
+  assert_int_equal(shmpool_seg_create(&other, name, 4096, 0), SHMPOOL_EEXIST);
+  assert_int_equal(shm_unlink(os_name), 0);
+}
+
+/* ---- capacity in a 1 MiB /dev/shm --------------------------------------- */
+
+/* Runs inside "unshare -m" with a 1 MiB tmpfs on /dev/shm. */
+static int helper_small_shm(int argc, char **argv) {
+  shmpool_seg *seg = NULL, *small = NULL;
+  int rc;
+  (void)argc;
+  (void)argv;
+  if (count_dev_shm() != 0)
+    return 10;
+  rc = shmpool_seg_create(&seg, "big", 4u << 20, 0);
+  if (rc != SHMPOOL_ENOSPC && rc != SHMPOOL_ENOMEM)
+    return 11;
+  if (count_dev_shm() != 0) /* nothing left behind */
+    return 12;
+  rc = shmpool_seg_create(&seg, NULL, 4u << 20, SHMPOOL_SEG_RAW);
+  if (rc != SHMPOOL_ENOSPC || count_dev_shm() != 0)
+    return 13;
+  /* NORESERVE still checks free space. */
+  rc = shmpool_seg_create(&seg, "sparse", 4u << 20, SHMPOOL_SEG_NORESERVE);
+  if (rc != SHMPOOL_ENOSPC || count_dev_shm() != 0)
+    return 14;
+  /* What fits works. Its pages are reserved before anyone touches them, so
+   * a second 700 KiB must be refused at create rather than fault later. */
+  if (shmpool_seg_create(&small, "small", 700u << 10, 0) != 0)
+    return 15;
+  rc = shmpool_seg_create(&seg, "second", 700u << 10, 0);
+  if (rc != SHMPOOL_ENOSPC || count_dev_shm() != 1)
+    return 16;
+  /* And every page of the first can be touched without SIGBUS. */
+  memset(shmpool_seg_data(small), 1, shmpool_seg_size(small));
+  shmpool_seg_close(small);
+  return count_dev_shm() == 0 ? 0 : 17;
+}
+
+static int run_wait(char *const argv[]) {
+  pid_t pid;
+  int status;
+  if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+    return -1;
+  if (waitpid(pid, &status, 0) != pid)
+    return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_enospc_in_small_dev_shm(void **state) {
+  char self[4096], script[4400];
+  ssize_t n;
+  char *probe[] = {"unshare",
+                   "-m",
+                   "sh",
+                   "-c",
+                   "mount -t tmpfs -o size=1m tmpfs /dev/shm 2>/dev/null",
+                   NULL};
+  char *run[] = {"unshare", "-m", "sh", "-c", script, NULL};
+  (void)state;
+  if (run_wait(probe) != 0) {
+    print_message("skipped: cannot mount a private tmpfs on /dev/shm "
+                  "(needs root and unshare -m)\n");
+    skip();
+  }
+  n = readlink("/proc/self/exe", self, sizeof self - 1);
+  assert_true(n > 0);
+  self[n] = '\0';
+  snprintf(script, sizeof script,
+           "mount -t tmpfs -o size=1m tmpfs /dev/shm && "
+           "exec '%s' --helper small-shm",
+           self);
+  assert_int_equal(run_wait(run), 0);
+}
+
+/* ---- every system call failing in turn ------------------------------- */
+
+static int fail_errno;
+
+static int fail_shm_open(const char *n, int f, mode_t m) {
+  (void)n, (void)f, (void)m;
+  errno = fail_errno;
+  return -1;
+}
+static int fail_fchmod(int fd, mode_t m) {
+  (void)fd, (void)m;
+  errno = fail_errno;
+  return -1;
+}
+static int fail_ftruncate(int fd, off_t len) {
+  (void)fd, (void)len;
+  errno = fail_errno;
+  return -1;
+}
+static int fail_fstat(int fd, struct stat *st) {
+  (void)fd, (void)st;
+  errno = fail_errno;
+  return -1;
+}
+static void *fail_mmap(void *a, size_t l, int p, int f, int fd, off_t o) {
+  (void)a, (void)l, (void)p, (void)f, (void)fd, (void)o;
+  errno = fail_errno;
+  return MAP_FAILED;
+}
+static int fail_fallocate(int fd, off_t o, off_t l) {
+  (void)fd, (void)o, (void)l;
+  return fail_errno;
+}
+static int fail_random(void *b, size_t l) {
+  (void)b, (void)l;
+  return fail_errno;
+}
+
+typedef struct injection {
+  const char *call;
+  int err;      /* errno the call fails with */
+  int expected; /* SHMPOOL_E* create/open must return */
+} injection;
+
+static void inject(const char *call) {
+  if (strcmp(call, "shm_open") == 0)
+    shmpool__posix_sys.shm_open = fail_shm_open;
+  else if (strcmp(call, "fchmod") == 0)
+    shmpool__posix_sys.fchmod = fail_fchmod;
+  else if (strcmp(call, "ftruncate") == 0)
+    shmpool__posix_sys.ftruncate = fail_ftruncate;
+  else if (strcmp(call, "fstat") == 0)
+    shmpool__posix_sys.fstat = fail_fstat;
+  else if (strcmp(call, "mmap") == 0)
+    shmpool__posix_sys.mmap = fail_mmap;
+  else if (strcmp(call, "fallocate") == 0)
+    shmpool__posix_sys.fallocate = fail_fallocate;
+  else if (strcmp(call, "random") == 0)
+    shmpool__posix_sys.random = fail_random;
+  else
+    fail_msg("no injection point %s", call);
+}
+
+static void test_create_syscall_failures(void **state) {
+  static const injection cases[] = {
+      {"shm_open", EMFILE, SHMPOOL_EMFILE},
+      {"shm_open", EACCES, SHMPOOL_EACCES},
+      {"fchmod", EPERM, SHMPOOL_EACCES},
+      {"ftruncate", EFBIG, SHMPOOL_ENOSPC},
+      {"mmap", ENOMEM, SHMPOOL_ENOMEM},
+      {"fallocate", ENOSPC, SHMPOOL_ENOSPC},
+      {"fallocate", EIO, SHMPOOL_EIO},
+      {"random", EIO, SHMPOOL_EIO},
+  };
+  const shmpool__posix_syscalls saved = shmpool__posix_sys;
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char name[32];
+    shmpool_seg *seg = (shmpool_seg *)&seg;
+    int fds = count_open_fds(), objects = count_dev_shm();
+    int generated = strcmp(cases[i].call, "random") == 0;
+    test_name(name, sizeof name, "inj");
+    fail_errno = cases[i].err;
+    inject(cases[i].call);
+    assert_int_equal(shmpool_seg_create(&seg, generated ? NULL : name, 8192, 0),
+                     cases[i].expected);
+    shmpool__posix_sys = saved;
+    assert_null(seg);
+    if (!generated)
+      assert_int_equal(shmpool_last_os_error(), cases[i].err);
+    /* Nothing leaked: no descriptor, no object, and the name is free. */
+    assert_int_equal(count_open_fds(), fds);
+    assert_int_equal(count_dev_shm(), objects);
+    assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
+    shmpool_seg_close(seg);
+  }
+}
+
+static void test_open_syscall_failures(void **state) {
+  static const injection cases[] = {
+      {"shm_open", EMFILE, SHMPOOL_EMFILE},
+      {"fstat", EIO, SHMPOOL_EIO},
+      {"mmap", ENOMEM, SHMPOOL_ENOMEM},
+  };
+  const shmpool__posix_syscalls saved = shmpool__posix_sys;
+  char name[32];
+  shmpool_seg *seg, *other;
+  size_t i;
+  (void)state;
+  test_name(name, sizeof name, "injopen");
+  assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int fds = count_open_fds();
+    other = (shmpool_seg *)&other;
+    fail_errno = cases[i].err;
+    inject(cases[i].call);
+    assert_int_equal(shmpool_seg_open(&other, name, 0), cases[i].expected);
+    shmpool__posix_sys = saved;
+    assert_null(other);
+    assert_int_equal(count_open_fds(), fds);
+  }
+  /* After all that, the segment is intact and still owned. */
+  assert_int_equal(shmpool_seg_open(&other, name, 0), 0);
+  shmpool_seg_close(other);
+  assert_int_equal(shmpool_seg_close(seg), 0);
+  assert_int_equal(shmpool_seg_open(&other, name, 0), SHMPOOL_ENOENT);
+}
+
+static void test_fallocate_unsupported_falls_back(void **state) {
+  /* A system without fallocate for shared memory (macOS, old FreeBSD):
+   * create still works, and checks free space instead. */
+  const shmpool__posix_syscalls saved = shmpool__posix_sys;
+  shmpool_seg *seg;
+  (void)state;
+  fail_errno = EOPNOTSUPP;
+  shmpool__posix_sys.fallocate = fail_fallocate;
+  assert_int_equal(shmpool_seg_create(&seg, NULL, 8192, 0), 0);
+  shmpool_seg_close(seg);
+  assert_int_equal(shmpool_seg_create(&seg, NULL, (size_t)1 << 46, 0),
+                   SHMPOOL_ENOSPC);
+  shmpool__posix_sys = saved;
+}
+
+static const test_helper helpers[] = {{"small-shm", helper_small_shm},
+                                      {NULL, NULL}};
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mode_is_0600),
+      cmocka_unit_test(test_other_users_object_refused),
+      cmocka_unit_test(test_enospc_in_small_dev_shm),
+      cmocka_unit_test(test_create_syscall_failures),
+      cmocka_unit_test(test_open_syscall_failures),
+      cmocka_unit_test(test_fallocate_unsupported_falls_back),
+  };
+  test_dispatch_helper(argc, argv, helpers);
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,62 @@
+/* Test support: unique names, and re-executing the test binary itself in a
+ * helper role (libuv's spawn_helper idea), so multi-process tests need no
+ * second executable on Windows.
+ *
+ * A test program's main() calls test_dispatch_helper() first; when argv is
+ * "<exe> --helper <role> args...", it runs that role and exits with its
+ * return value.
+ *
+ * SPDX-License-Identifier: MIT */
+#ifndef SHMPOOL_TEST_SUPPORT_H
+#define SHMPOOL_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int (*test_helper_fn)(int argc, char **argv);
+typedef struct test_helper {
+  const char *role;
+  test_helper_fn fn;
+} test_helper; /* {NULL, NULL} ends a table */
+
+/* If argv asks for a helper role, run it and exit(); else return. */
+void test_dispatch_helper(int argc, char **argv, const test_helper *helpers);
+
+/* A child process started by test_spawn_self. */
+typedef struct test_proc {
+  intptr_t handle; /* Windows: process HANDLE */
+  long pid;
+} test_proc;
+
+/* How a child ended. */
+typedef struct test_exit {
+  int exited;  /* 1 if it ended (else the wait timed out) */
+  int code;    /* exit code; Windows: also the exception code of a crash */
+  int signal;  /* POSIX: the signal that killed it, else 0 */
+  int crashed; /* killed by a memory-access fault (SIGSEGV/SIGBUS or an
+                  access violation) */
+} test_exit;
+
+/* Start "<this exe> --helper <role> args..." (args NULL-terminated). */
+int test_spawn_self(test_proc *p, const char *role, const char *const *args);
+/* Wait up to timeout_ms (-1: forever). Returns 0, or -1 on timeout. */
+int test_proc_wait(test_proc *p, int timeout_ms, test_exit *out);
+/* Kill the child hard (SIGKILL / TerminateProcess). */
+void test_proc_kill(test_proc *p);
+/* spawn + wait (60 s); returns the helper's exit code, or -1000 - signal
+ * for a POSIX signal death, or the raw code of a Windows crash. */
+int test_run_self(const char *role, const char *const *args, test_exit *out);
+
+/* "t<pid>.<tag>": unique per test process, within the portable rules. */
+void test_name(char *buf, size_t len, const char *tag);
+
+/* Milliseconds from a monotonic clock. */
+uint64_t test_now_ms(void);
+void test_sleep_ms(unsigned ms);
+long test_getpid(void);
+
+/* Suppress crash dialogs / debuggers so a crashing helper just dies
+ * (Windows error mode, Wine's winedbg); a no-op on POSIX. */
+void test_quiet_crashes(void);
+
+#endif
