@@ -254,8 +254,11 @@ static int shmpool__seg_destroy(shmpool_seg *seg) {
     }
     if (mark != SHMPOOL__UNLINK_WAS_MARKED) {
       unlink_rc = shmpool__plat_seg_unlink(seg->name, seg->flags, mark);
-      /* ENOENT: removed behind our back (rm /dev/shm/...); nothing to do. */
-      if (unlink_rc != 0 && unlink_rc != SHMPOOL_ENOENT)
+      /* ENOENT: removed behind our back (rm /dev/shm/...). ENOTSUP: a raw
+       * segment on Windows, which goes when its last handle closes, the
+       * nearest Windows has to unlink. Neither is a failure of close. */
+      if (unlink_rc != 0 && unlink_rc != SHMPOOL_ENOENT &&
+          unlink_rc != SHMPOOL_ENOTSUP)
         rc = unlink_rc;
     }
   }

@@ -1,0 +1,250 @@
+/* Windows-only segment behaviour: the owner-only security descriptor,
+ * exclusive create against an existing object of another kind, and every
+ * Win32 call of create and open failing in turn through the backend's
+ * system-call table, with no handle or object left behind.
+ *
+ * SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <aclapi.h>
+#include <stdio.h>
+#include <string.h>
+#include <windows.h>
+
+#include "internal.h"
+#include "shmpool.h"
+#include "support.h"
+#include "win32/sys.h"
+
+/* The process's handle count, or 0 where the OS does not keep one (Wine's
+ * GetProcessHandleCount is a stub). Leak checks then rely on the named
+ * object disappearing, which needs every handle and view to be closed. */
+static DWORD handle_count(void) {
+  static int works = -1;
+  DWORD before = 0, after = 0;
+  if (works < 0) {
+    HANDLE ev;
+    GetProcessHandleCount(GetCurrentProcess(), &before);
+    ev = CreateEventW(NULL, FALSE, FALSE, NULL);
+    GetProcessHandleCount(GetCurrentProcess(), &after);
+    CloseHandle(ev);
+    works = after == before + 1;
+    if (!works)
+      print_message("note: no handle count here; checking objects instead\n");
+  }
+  if (!works)
+    return 0;
+  GetProcessHandleCount(GetCurrentProcess(), &after);
+  return after;
+}
+
+static void test_security_descriptor_is_owner_only(void **state) {
+  char name[32];
+  shmpool_seg *seg;
+  PACL dacl = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  HANDLE token;
+  union {
+    TOKEN_USER user;
+    unsigned char bytes[256];
+  } tu;
+  DWORD len;
+  ACL_SIZE_INFORMATION size_info;
+  ACCESS_ALLOWED_ACE *ace;
+  DWORD rc;
+  (void)state;
+  test_name(name, sizeof name, "sd");
+  assert_int_equal(shmpool_seg_create(&seg, name, 4096, 0), 0);
+  rc = GetSecurityInfo((HANDLE)seg->map.handle, SE_KERNEL_OBJECT,
+                       DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd);
+  if (rc != ERROR_SUCCESS || dacl == NULL) {
+    print_message("skipped: GetSecurityInfo unavailable here (%lu)\n",
+                  (unsigned long)rc);
+    shmpool_seg_close(seg);
+    skip();
+  }
+  assert_true(GetAclInformation(dacl, &size_info, sizeof size_info,
+                                AclSizeInformation));
+  /* Exactly one entry, allowing the current user. */
+  assert_int_equal(size_info.AceCount, 1);
+  assert_true(GetAce(dacl, 0, (LPVOID *)&ace));
+  assert_int_equal(ace->Header.AceType, ACCESS_ALLOWED_ACE_TYPE);
+  assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
+  assert_true(GetTokenInformation(token, TokenUser, &tu, sizeof tu, &len));
+  CloseHandle(token);
+  assert_true(EqualSid((PSID)&ace->SidStart, tu.user.User.Sid));
+  LocalFree(sd);
+  shmpool_seg_close(seg);
+}
+
+static void test_name_of_another_object_kind(void **state) {
+  char name[32];
+  WCHAR wname[SHMPOOL__WIN_NAME_MAX];
+  shmpool_seg *seg = (shmpool_seg *)&seg;
+  HANDLE ev;
+  (void)state;
+  test_name(name, sizeof name, "event");
+  shmpool__win_os_name(wname, name, NULL, 0);
+  ev = CreateEventW(NULL, FALSE, FALSE, wname);
+  assert_non_null(ev);
+  /* A segment cannot be created over an event's name, and the event is
+   * not a segment. */
+  assert_int_equal(shmpool_seg_create(&seg, name, 4096, 0), SHMPOOL_EEXIST);
+  assert_null(seg);
+  assert_int_equal(shmpool_seg_open(&seg, name, 0), SHMPOOL_EFORMAT);
+  CloseHandle(ev);
+}
+
+static DWORD fail_error;
+static HANDLE WINAPI fail_CreateFileMappingW(HANDLE f, LPSECURITY_ATTRIBUTES sa,
+                                             DWORD p, DWORD hi, DWORD lo,
+                                             LPCWSTR n) {
+  (void)f, (void)sa, (void)p, (void)hi, (void)lo, (void)n;
+  SetLastError(fail_error);
+  return NULL;
+}
+static HANDLE WINAPI fail_OpenFileMappingW(DWORD a, BOOL i, LPCWSTR n) {
+  (void)a, (void)i, (void)n;
+  SetLastError(fail_error);
+  return NULL;
+}
+static LPVOID WINAPI fail_MapViewOfFile(HANDLE h, DWORD a, DWORD hi, DWORD lo,
+                                        SIZE_T s) {
+  (void)h, (void)a, (void)hi, (void)lo, (void)s;
+  SetLastError(fail_error);
+  return NULL;
+}
+static SIZE_T WINAPI fail_VirtualQuery(LPCVOID a, PMEMORY_BASIC_INFORMATION i,
+                                       SIZE_T l) {
+  (void)a, (void)i, (void)l;
+  SetLastError(fail_error);
+  return 0;
+}
+static BOOL WINAPI fail_OpenProcessToken(HANDLE p, DWORD a, PHANDLE t) {
+  (void)p, (void)a, (void)t;
+  SetLastError(fail_error);
+  return FALSE;
+}
+static DWORD WINAPI fail_Random(void *b, ULONG l) {
+  (void)b, (void)l;
+  return fail_error;
+}
+
+typedef struct injection {
+  const char *call;
+  DWORD err;
+  int expected;
+} injection;
+
+static void inject(const char *call) {
+  if (strcmp(call, "CreateFileMappingW") == 0)
+    shmpool__win_sys.CreateFileMappingW = fail_CreateFileMappingW;
+  else if (strcmp(call, "OpenFileMappingW") == 0)
+    shmpool__win_sys.OpenFileMappingW = fail_OpenFileMappingW;
+  else if (strcmp(call, "MapViewOfFile") == 0)
+    shmpool__win_sys.MapViewOfFile = fail_MapViewOfFile;
+  else if (strcmp(call, "VirtualQuery") == 0)
+    shmpool__win_sys.VirtualQuery = fail_VirtualQuery;
+  else if (strcmp(call, "OpenProcessToken") == 0)
+    shmpool__win_sys.OpenProcessToken = fail_OpenProcessToken;
+  else if (strcmp(call, "Random") == 0)
+    shmpool__win_sys.Random = fail_Random;
+  else
+    fail_msg("no injection point %s", call);
+}
+
+static void test_create_call_failures(void **state) {
+  static const injection cases[] = {
+      {"CreateFileMappingW", ERROR_COMMITMENT_LIMIT, SHMPOOL_ENOSPC},
+      {"CreateFileMappingW", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
+      {"CreateFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
+      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
+      {"OpenProcessToken", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
+      {"Random", ERROR_GEN_FAILURE, SHMPOOL_EIO},
+  };
+  const shmpool__win_syscalls saved = shmpool__win_sys;
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char name[32];
+    shmpool_seg *seg = (shmpool_seg *)&seg;
+    int generated = strcmp(cases[i].call, "Random") == 0;
+    DWORD handles = handle_count();
+    test_name(name, sizeof name, "inj");
+    fail_error = cases[i].err;
+    inject(cases[i].call);
+    assert_int_equal(shmpool_seg_create(&seg, generated ? NULL : name, 8192, 0),
+                     cases[i].expected);
+    shmpool__win_sys = saved;
+    assert_null(seg);
+    assert_int_equal(shmpool_last_os_error(), (int)cases[i].err);
+    /* No handle leaked, no object left: the name is free. */
+    assert_int_equal(handle_count(), handles);
+    assert_int_equal(shmpool_seg_open(&seg, name, SHMPOOL_SEG_RAW),
+                     SHMPOOL_ENOENT);
+  }
+}
+
+static void test_open_call_failures(void **state) {
+  static const injection cases[] = {
+      {"OpenFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
+      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
+      {"VirtualQuery", ERROR_INVALID_PARAMETER, SHMPOOL_EINVAL},
+  };
+  const shmpool__win_syscalls saved = shmpool__win_sys;
+  char name[32];
+  shmpool_seg *seg, *other;
+  size_t i;
+  (void)state;
+  test_name(name, sizeof name, "injopen");
+  assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    DWORD handles = handle_count();
+    other = (shmpool_seg *)&other;
+    fail_error = cases[i].err;
+    inject(cases[i].call);
+    assert_int_equal(shmpool_seg_open(&other, name, 0), cases[i].expected);
+    shmpool__win_sys = saved;
+    assert_null(other);
+    assert_int_equal(handle_count(), handles);
+  }
+  assert_int_equal(shmpool_seg_open(&other, name, 0), 0);
+  shmpool_seg_close(other);
+  assert_int_equal(shmpool_seg_close(seg), 0);
+  assert_int_equal(shmpool_seg_open(&other, name, 0), SHMPOOL_ENOENT);
+}
+
+static void test_close_releases_handles(void **state) {
+  DWORD handles = handle_count();
+  shmpool_seg *a, *b;
+  char name[32];
+  (void)state;
+  test_name(name, sizeof name, "handles");
+  assert_int_equal(shmpool_seg_create(&a, name, 100000, 0), 0);
+  assert_int_equal(shmpool_seg_open(&b, name, SHMPOOL_SEG_READONLY), 0);
+  if (handles != 0)
+    assert_true(handle_count() > handles);
+  shmpool_seg_close(b);
+  shmpool_seg_close(a);
+  assert_int_equal(handle_count(), handles);
+  /* The object is gone only if every handle and view was closed. */
+  assert_int_equal(shmpool_seg_open(&b, name, SHMPOOL_SEG_RAW), SHMPOOL_ENOENT);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_security_descriptor_is_owner_only),
+      cmocka_unit_test(test_name_of_another_object_kind),
+      cmocka_unit_test(test_create_call_failures),
+      cmocka_unit_test(test_open_call_failures),
+      cmocka_unit_test(test_close_releases_handles),
+  };
+  (void)argc;
+  (void)argv;
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
