@@ -30,18 +30,22 @@ static uint32_t shmpool__hdr_checksum(const shmpool__hdr *h) {
   return shmpool__fnv1a(sum, p + 16, 44);
 }
 
+void shmpool__creator_self(shmpool__creator *c) {
+  c->pid = shmpool__plat_pid();
+  c->start = shmpool__plat_proc_start(c->pid);
+}
+
 void shmpool__hdr_init(void *base, uint64_t size, uint32_t attrs,
-                       uint64_t creation_id) {
+                       uint64_t creation_id, const shmpool__creator *c) {
   shmpool__hdr h;
   memset(&h, 0, sizeof h);
   memcpy(h.magic, SHMPOOL__MAGIC, sizeof h.magic);
   h.version = SHMPOOL__HDR_VERSION;
   h.hdr_size = SHMPOOL__HDR_SIZE;
   h.size = size;
-  h.creator_pid = shmpool__plat_pid();
-  h.creator_start = shmpool__plat_proc_start();
+  h.creator_pid = c->pid;
+  h.creator_start = c->start;
   h.creation_id = creation_id;
-  h.creator_uid = shmpool__plat_uid();
   h.attrs = attrs;
   h.checksum = shmpool__hdr_checksum(&h);
   /* The object is fresh and nobody trusts it before the READY bit is set
@@ -60,7 +64,8 @@ int shmpool__hdr_check(const void *base, size_t map_size,
     return memcmp(&h, zero, sizeof h) == 0 ? SHMPOOL__HDR_ZERO
                                            : SHMPOOL_EFORMAT;
   if (h.version != SHMPOOL__HDR_VERSION || h.hdr_size != SHMPOOL__HDR_SIZE ||
-      h.checksum != shmpool__hdr_checksum(&h) || h.reserved != 0)
+      h.checksum != shmpool__hdr_checksum(&h) || h.reserved[0] != 0 ||
+      h.reserved[1] != 0)
     return SHMPOOL_EFORMAT;
   /* The user bytes must lie inside the object. */
   if (h.size == 0 || h.size > (uint64_t)(map_size - SHMPOOL__HDR_SIZE))
@@ -70,7 +75,6 @@ int shmpool__hdr_check(const void *base, size_t map_size,
   info->creator_pid = h.creator_pid;
   info->creator_start = h.creator_start;
   info->creation_id = h.creation_id;
-  info->creator_uid = h.creator_uid;
   info->attrs = h.attrs;
   return 0;
 }
@@ -93,14 +97,14 @@ static uint64_t shmpool__mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-uint64_t shmpool__new_creation_id(void) {
+uint64_t shmpool__new_creation_id(const shmpool__creator *c) {
   /* pid + process start + a per-process counter is unique on this machine;
    * the clock only makes a collision after pid reuse even less likely. No
    * CSPRNG call: creation ids are not secrets, and create is a hot path. */
   static uint32_t counter;
   uint64_t seq = shmpool__fetch_add32(&counter, 1);
-  uint64_t id = shmpool__mix64(shmpool__plat_pid() ^ (seq << 32));
-  id = shmpool__mix64(id ^ shmpool__plat_proc_start());
+  uint64_t id = shmpool__mix64(c->pid ^ (seq << 32));
+  id = shmpool__mix64(id ^ c->start);
   id = shmpool__mix64(id ^ shmpool__plat_now_ns());
   return id != 0 ? id : 1; /* 0 means "no id" (raw segments) */
 }

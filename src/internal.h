@@ -36,9 +36,8 @@ typedef struct shmpool__hdr {
   uint64_t creator_pid;   /* 24 */
   uint64_t creator_start; /* 32: see shmpool__plat_proc_start() */
   uint64_t creation_id;   /* 40: unique per created segment */
-  uint32_t creator_uid;   /* 48 */
-  uint32_t attrs;         /* 52 */
-  uint32_t reserved;      /* 56: zero */
+  uint32_t attrs;         /* 48 */
+  uint32_t reserved[2];   /* 52: zero */
   uint32_t checksum;      /* 60: FNV-1a of bytes 0-11 and 16-59 */
 } shmpool__hdr;
 
@@ -49,16 +48,24 @@ typedef struct shmpool__hdr_info {
   uint64_t creator_pid;
   uint64_t creator_start;
   uint64_t creation_id;
-  uint32_t creator_uid;
   uint32_t attrs;
 } shmpool__hdr_info;
 
 /* Results of shmpool__hdr_check besides 0 and SHMPOOL_EFORMAT. */
 #define SHMPOOL__HDR_ZERO 1 /* all zero: maybe a create in progress */
 
+/* Who is creating a segment, looked up once per create (each lookup is a
+ * system call on some systems). The owning user is not recorded: POSIX
+ * keeps it on the object, and Windows in its security descriptor. */
+typedef struct shmpool__creator {
+  uint64_t pid;
+  uint64_t start;
+} shmpool__creator;
+void shmpool__creator_self(shmpool__creator *c);
+
 /* Write a complete header, state 0 (not ready), into base. */
 void shmpool__hdr_init(void *base, uint64_t size, uint32_t attrs,
-                       uint64_t creation_id);
+                       uint64_t creation_id, const shmpool__creator *c);
 
 /* Validate the header at base in an object of map_size bytes. Copies it out
  * first, so a concurrent writer cannot change it between check and use.
@@ -73,7 +80,7 @@ void shmpool__hdr_set_state(void *base, uint32_t bits);
 
 /* A fresh creation id: unique within this machine with overwhelming
  * probability, without a system call on the hot path. */
-uint64_t shmpool__new_creation_id(void);
+uint64_t shmpool__new_creation_id(const shmpool__creator *c);
 
 /* ------------------------------------------------------------------------ */
 /* Names                                                                    */

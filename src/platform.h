@@ -126,10 +126,8 @@ uint64_t shmpool__plat_pid(void);
 /* The calling process's start time in an OS-specific unit that, together
  * with the pid, identifies a process across pid reuse (Linux: clock ticks
  * after boot from /proc/self/stat; Windows: the creation FILETIME). 0 when
- * the OS cannot tell. Cheap after the first call. */
-uint64_t shmpool__plat_proc_start(void);
-
-/* The effective user id (POSIX); 0 on Windows. */
-uint32_t shmpool__plat_uid(void);
+ * the OS cannot tell. self_pid is shmpool__plat_pid(), passed in because
+ * the caller has it already. Cheap after the first call. */
+uint64_t shmpool__plat_proc_start(uint64_t self_pid);
 
 #endif /* SHMPOOL_PLATFORM_H */

@@ -31,6 +31,7 @@ typedef struct shmpool__prepare_ctx {
   uint64_t size;
   uint32_t attrs;
   uint64_t creation_id;
+  shmpool__creator creator;
 } shmpool__prepare_ctx;
 
 /* Runs inside the backend's create, after mapping and before reserving:
@@ -38,7 +39,7 @@ typedef struct shmpool__prepare_ctx {
  * not yet READY, and wait, instead of seeing zeros and giving up. */
 static void shmpool__prepare_header(void *base, void *ctx) {
   const shmpool__prepare_ctx *p = (const shmpool__prepare_ctx *)ctx;
-  shmpool__hdr_init(base, p->size, p->attrs, p->creation_id);
+  shmpool__hdr_init(base, p->size, p->attrs, p->creation_id, &p->creator);
 }
 
 static void shmpool__seg_free(shmpool_seg *seg) {
@@ -75,7 +76,9 @@ int shmpool_seg_create(shmpool_seg **out, const char *name, size_t size,
     return SHMPOOL_ENOMEM;
   ctx.size = size;
   ctx.attrs = (flags & SHMPOOL_SEG_PERSIST) ? SHMPOOL__ATTR_PERSIST : 0u;
-  ctx.creation_id = raw ? 0 : shmpool__new_creation_id();
+  if (!raw)
+    shmpool__creator_self(&ctx.creator);
+  ctx.creation_id = raw ? 0 : shmpool__new_creation_id(&ctx.creator);
 
   for (attempt = 0;; attempt++) {
     if (name != NULL) {

@@ -50,10 +50,6 @@ uint64_t shmpool__plat_pid(void) {
   return (uint64_t)getpid();
 }
 
-uint32_t shmpool__plat_uid(void) {
-  return (uint32_t)geteuid();
-}
-
 /* The start time of process `pid`, 0 if unknown. */
 static uint64_t shmpool__posix_start_of(long pid) {
 #if defined(__linux__)
@@ -103,11 +99,10 @@ static uint64_t shmpool__posix_start_of(long pid) {
 #endif
 }
 
-uint64_t shmpool__plat_proc_start(void) {
+uint64_t shmpool__plat_proc_start(uint64_t pid) {
   /* Cached per pid, so a forked child computes its own. The start is
    * published before the pid that vouches for it. */
   static uint64_t cached_pid, cached_start;
-  uint64_t pid = (uint64_t)getpid();
   uint64_t start;
   if (shmpool__load_acq64(&cached_pid) == pid)
     return shmpool__load_acq64(&cached_start);

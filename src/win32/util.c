@@ -44,14 +44,11 @@ uint64_t shmpool__plat_pid(void) {
   return (uint64_t)GetCurrentProcessId();
 }
 
-uint32_t shmpool__plat_uid(void) {
-  return 0;
-}
-
-uint64_t shmpool__plat_proc_start(void) {
+uint64_t shmpool__plat_proc_start(uint64_t self_pid) {
   static uint64_t cached; /* a process's creation time never changes */
   uint64_t start = shmpool__load_acq64(&cached);
   FILETIME created, exited, kernel, user;
+  (void)self_pid; /* a Windows process cannot fork: one value forever */
   if (start != 0)
     return start;
   if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
