@@ -64,6 +64,11 @@ void test_quiet_crashes(void) {
   SetUnhandledExceptionFilter(test_die_on_exception);
   SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX |
                SEM_NOOPENFILEERRORBOX);
+#else
+  /* Sanitizers catch SIGSEGV and exit(1); a helper must die of the signal
+   * itself so the parent can see what killed it. */
+  signal(SIGSEGV, SIG_DFL);
+  signal(SIGBUS, SIG_DFL);
 #endif
 }
 

@@ -55,8 +55,8 @@ uint64_t test_now_ms(void);
 void test_sleep_ms(unsigned ms);
 long test_getpid(void);
 
-/* Suppress crash dialogs / debuggers so a crashing helper just dies
- * (Windows error mode, Wine's winedbg); a no-op on POSIX. */
+/* Make a crash kill the process plainly: no crash dialog or debugger on
+ * Windows (nor Wine's winedbg), no sanitizer SIGSEGV handler on POSIX. */
 void test_quiet_crashes(void);
 
 #endif
