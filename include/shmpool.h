@@ -69,13 +69,14 @@ extern "C" {
   XX(ESPAWN, -16, "cannot start a worker process")                             \
   XX(EPROTO, -17, "corrupt data in a pool's control segment")                  \
   XX(EBUSY, -18, "resource busy")                                              \
-  XX(EIO, -19, "unexpected operating system error")
+  XX(EIO, -19, "unexpected operating system error")                           \
+  XX(EIDLE, -20, "nothing to wait for: no task is in flight")
 
 enum shmpool_errno {
 #define SHMPOOL_ERRNO_ENUM_(name, value, text) SHMPOOL_##name = (value),
   SHMPOOL_ERRNO_MAP(SHMPOOL_ERRNO_ENUM_)
 #undef SHMPOOL_ERRNO_ENUM_
-      SHMPOOL_ERRNO_END_ = -20
+      SHMPOOL_ERRNO_END_ = -21
 };
 
 /* A sentence describing err ("no such segment"). Unknown codes give
@@ -217,6 +218,203 @@ SHMPOOL_EXTERN int shmpool_seg_unlink_flags(const char *name, unsigned flags);
 
 /* Check a portable name: 0 if valid, else EINVAL or ENAMETOOLONG. */
 SHMPOOL_EXTERN int shmpool_name_check(const char *name);
+
+
+/* ------------------------------------------------------------------------ */
+/* Worker pool                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* A pool of worker processes. Used from one thread at a time; not usable in
+ * a child created by fork() after the pool (create a new pool there). */
+typedef struct shmpool shmpool;
+
+/* A task as a worker sees it, valid during the task function's call. */
+typedef struct shmpool_task shmpool_task;
+
+/* A task function: returns 0, or a nonzero status of its own (positive
+ * values, so they never collide with SHMPOOL_E* codes). */
+typedef int (*shmpool_task_fn)(shmpool_task *task);
+
+/* One entry of a task table: a name (at most SHMPOOL_TASK_NAME_MAX
+ * characters) and its function. A table ends with {NULL, NULL}. */
+typedef struct shmpool_task_def {
+  const char *name;
+  shmpool_task_fn fn;
+} shmpool_task_def;
+
+#define SHMPOOL_TASK_NAME_MAX 63
+/* Most segments one task may name. */
+#define SHMPOOL_TASK_SEGS_MAX 16
+
+typedef struct shmpool_options {
+  /* Worker processes; 0 means one per CPU. */
+  unsigned workers;
+  /* The task table, if the parent knows it (same executable): submit then
+   * rejects an unknown name at once with SHMPOOL_ENOTASK. NULL: the worker
+   * decides, and an unknown name completes with SHMPOOL_ENOTASK. */
+  const shmpool_task_def *tasks;
+  /* Executable to start as a worker; NULL means this executable. It must
+   * call shmpool_is_worker() / shmpool_worker_main() first thing in main. */
+  const char *worker_path;
+  /* A task run once in every worker before it takes work (like Python's
+   * Pool(initializer=, initargs=)), with init_arg as its argument; NULL for
+   * none. If it fails in any worker, shmpool_create fails with its status. */
+  const char *init_task;
+  const void *init_arg;
+  size_t init_arg_len;
+  /* Largest task argument, in bytes; 0 means 256. */
+  size_t max_arg_size;
+  /* Largest reply of a submitted task, in bytes; 0 means 256. */
+  size_t max_reply_size;
+  /* Tasks queued per worker; 0 means 64. Rounded up to a power of two. */
+  unsigned queue_depth;
+  /* Distinct segments the pool keeps attached at once (and so the bound on
+   * each worker's cache of mappings); 0 means 64. */
+  unsigned max_segments;
+  /* How long shmpool_create waits for every worker to be ready (including
+   * the initializer), in ms; 0 means 30000. */
+  int start_timeout_ms;
+  /* How long shmpool_destroy lets workers finish their current task before
+   * killing them, in ms; 0 means 5000. */
+  int shutdown_timeout_ms;
+} shmpool_options;
+
+/* Fill opts with defaults (all zero / NULL). Always call it first: fields
+ * may be added at the end in later minor versions. */
+SHMPOOL_EXTERN void shmpool_options_init(shmpool_options *opts);
+
+/* Start a pool: create its control segment, start the workers (new process
+ * images: posix_spawn / CreateProcessW; nothing but stdio is inherited),
+ * wait until every worker has run the initializer and is ready.
+ *
+ * Errors: EINVAL (bad options), ESPAWN (a worker could not be started, or
+ * died or timed out before it was ready), a failing initializer's own
+ * status, or a segment error (ENOSPC, ENOMEM, EMFILE) for the control
+ * segment. On failure nothing is left running or mapped.
+ *
+ * POSIX: workers are reaped with waitpid() on their own pids; a program
+ * that sets SIGCHLD to SIG_IGN or reaps every child itself hides their exit
+ * status (EWORKER results then carry exit_code -1).
+ * Workers exit within a second of the parent's death (Linux: a pidfd watch;
+ * elsewhere kqueue or polling; Windows: a job object that kills them when
+ * the parent's last handle goes, plus a watch on the parent process). */
+SHMPOOL_EXTERN int shmpool_create(shmpool **pool,
+                                  const shmpool_options *opts);
+
+/* Queue one task: the registered name `task`, an argument (copied; at most
+ * max_arg_size bytes) and up to SHMPOOL_TASK_SEGS_MAX segments that the
+ * worker attaches by name, in the same order (shmpool_task_seg). Workers
+ * map a segment with the access of the handle passed here: pass a handle
+ * opened with SHMPOOL_SEG_READONLY for read-only workers.
+ *
+ * The pool holds a reference to each segment until the task completes, so
+ * closing the handle meanwhile does not unmap or unlink it under a worker.
+ *
+ * *id (if id is not NULL) receives the task's id, which its result carries.
+ * Blocks while every worker's queue is full; while it waits it moves
+ * finished results into parent memory, so submitting any number of tasks
+ * before waiting for one never deadlocks.
+ *
+ * Errors: EINVAL, EMSGSIZE (arg too large), ENOTASK (name not in
+ * opts.tasks), EWORKER (no worker left alive and none can be started). */
+SHMPOOL_EXTERN int shmpool_submit(shmpool *pool, const char *task,
+                                  const void *arg, size_t arg_len,
+                                  shmpool_seg *const *segs, size_t nsegs,
+                                  uint64_t *id);
+
+/* shmpool_submit with a limit on blocking: timeout_ms 0 never blocks,
+ * -1 blocks as long as needed. Returns SHMPOOL_EAGAIN if there is still no
+ * room in any queue when the time is up. */
+SHMPOOL_EXTERN int shmpool_submit_timeout(shmpool *pool, const char *task,
+                                          const void *arg, size_t arg_len,
+                                          shmpool_seg *const *segs,
+                                          size_t nsegs, uint64_t *id,
+                                          int timeout_ms);
+
+/* The outcome of one task. */
+typedef struct shmpool_result {
+  uint64_t id;      /* as returned by submit */
+  int status;       /* the task function's return value, or SHMPOOL_E* */
+  const void *data; /* the reply; valid until the next shmpool_wait() */
+  size_t len;
+  /* For SHMPOOL_EWORKER: how the worker ended. exit_code is its exit
+   * status (Windows: the process exit code, e.g. 0xC0000005 for an access
+   * violation), or -1 if it was killed by a signal or is unknown;
+   * term_signal is the POSIX signal that killed it, else 0. */
+  int exit_code;
+  int term_signal;
+} shmpool_result;
+
+/* Wait for the next task to complete, in completion order, up to
+ * timeout_ms (0: poll, -1: as long as needed).
+ *
+ * Errors: ETIMEDOUT, EIDLE (no task is in flight: nothing to wait for).
+ * A task's own failure is not an error of wait: it is res->status. */
+SHMPOOL_EXTERN int shmpool_wait(shmpool *pool, shmpool_result *res,
+                                int timeout_ms);
+
+/* Run `task` on n arguments (args + i * arg_size; arg_size may be 0, the
+ * task then tells elements apart by shmpool_task_id()) across the workers
+ * in chunks, and wait for all of them. Element i's reply goes to
+ * results + i * result_size (zero-padded; a reply longer than result_size
+ * is refused with EMSGSIZE to the task), and its status to statuses[i] if
+ * statuses is not NULL. Tasks submitted earlier keep running; their results
+ * stay available to shmpool_wait().
+ *
+ * Returns 0 if every element's status is 0, else the status of the first
+ * failing element by index (a task's own code, EWORKER, ENOTASK...), or a
+ * pool error (EINVAL, ENOMEM, ENOSPC) before anything ran. */
+SHMPOOL_EXTERN int shmpool_map(shmpool *pool, const char *task,
+                               const void *args, size_t arg_size, size_t n,
+                               shmpool_seg *const *segs, size_t nsegs,
+                               void *results, size_t result_size,
+                               int *statuses);
+
+/* The number of worker processes. */
+SHMPOOL_EXTERN unsigned shmpool_workers(const shmpool *pool);
+
+/* Stop the pool: workers finish the task they are running and exit; any
+ * still running after shutdown_timeout_ms are killed. Results not yet
+ * waited for are discarded, the pool's segment references released, and
+ * its control segment removed. NULL is fine. Returns 0. */
+SHMPOOL_EXTERN int shmpool_destroy(shmpool *pool);
+
+/* ---- worker side ------------------------------------------------------- */
+
+/* Nonzero if this process was started as a pool worker. Call it first
+ * thing in main():
+ *
+ *   if (shmpool_is_worker(argc, argv))
+ *     return shmpool_worker_main(argc, argv, my_tasks);
+ */
+SHMPOOL_EXTERN int shmpool_is_worker(int argc, char **argv);
+
+/* Serve tasks from `tasks` until the pool shuts down or the parent dies;
+ * returns the exit status for main(). */
+SHMPOOL_EXTERN int shmpool_worker_main(int argc, char **argv,
+                                       const shmpool_task_def *tasks);
+
+/* The task's argument (NULL when its length is 0). */
+SHMPOOL_EXTERN const void *shmpool_task_arg(const shmpool_task *task,
+                                            size_t *len);
+
+/* The task's id: what shmpool_submit returned, or for shmpool_map the
+ * element's index. */
+SHMPOOL_EXTERN uint64_t shmpool_task_id(const shmpool_task *task);
+
+/* How many segments the task names. */
+SHMPOOL_EXTERN size_t shmpool_task_nsegs(const shmpool_task *task);
+
+/* The data of segment i (in the order given to submit / map), attached by
+ * name and cached by this worker; *size (if not NULL) gets its size. NULL
+ * if i is out of range. */
+SHMPOOL_EXTERN void *shmpool_task_seg(shmpool_task *task, size_t i,
+                                      size_t *size);
+
+/* Set the task's reply (copied; the last call wins). Errors: EMSGSIZE (longer
+ * than the pool's max_reply_size, or map's result_size). */
+SHMPOOL_EXTERN int shmpool_task_reply(shmpool_task *task, const void *data,
+                                      size_t len);
 
 #ifdef __cplusplus
 }

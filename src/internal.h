@@ -101,14 +101,25 @@ struct shmpool_seg {
   unsigned flags;
   int owner;            /* unlink on last release */
   uint32_t refs;        /* atomic: the user's handle plus pools' holds */
+  uint32_t user_closed; /* atomic: shmpool_seg_close() was called */
+  uint32_t busy;        /* atomic: pools' tasks in flight naming it */
+  int unlinked;         /* the owner has given up the name */
   uint64_t creation_id; /* 0 for raw segments */
   char name[SHMPOOL_NAME_MAX + 1];
 };
+
+/* shmpool_seg_create with header attrs (SHMPOOL__ATTR_CONTROL). */
+int shmpool__seg_create(shmpool_seg **seg, const char *name, size_t size,
+                        unsigned flags, uint32_t attrs);
 
 /* Take / drop a reference on a segment handle. shmpool_seg_close() drops
  * the user's reference; the handle is unmapped (and, for an owner, the name
  * unlinked) when the last reference goes. */
 void shmpool__seg_ref(shmpool_seg *seg);
 int shmpool__seg_unref(shmpool_seg *seg);
+
+/* A pool's count of in-flight tasks naming seg goes up or down by one; the
+ * owner's close unlinks at once only while it is zero. */
+void shmpool__seg_busy(shmpool_seg *seg, int delta);
 
 #endif /* SHMPOOL_INTERNAL_H */

@@ -130,4 +130,103 @@ uint64_t shmpool__plat_pid(void);
  * the caller has it already. Cheap after the first call. */
 uint64_t shmpool__plat_proc_start(uint64_t self_pid);
 
+/* ------------------------------------------------------------------------ */
+/* Sleeping and waking across processes                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A wake channel between processes: a 32-bit word in shared memory plus
+ * whatever the backend needs beside it. Linux uses the word itself as a
+ * futex and needs nothing else; Windows uses a named auto-reset event.
+ * The portable layer owns the protocol: a sleeper announces itself in
+ * shared memory, re-checks its condition, then waits; a waker bumps the
+ * word and wakes only when a sleeper has announced itself, so a side that
+ * is awake never costs the other a system call. */
+typedef struct shmpool__plat_waker {
+  intptr_t handle; /* backend-private (Windows: the event HANDLE) */
+} shmpool__plat_waker;
+
+/* Create (parent) or open (worker) the channel named after the control
+ * segment `ctl_name` and `suffix` ("p", "w3"...). Errors: EMFILE, EACCES,
+ * ENOENT (open only), EIO. */
+int shmpool__plat_waker_create(shmpool__plat_waker *w, const char *ctl_name,
+                               const char *suffix);
+int shmpool__plat_waker_open(shmpool__plat_waker *w, const char *ctl_name,
+                             const char *suffix);
+/* Release it; accepts a zeroed waker. */
+void shmpool__plat_waker_close(shmpool__plat_waker *w);
+
+/* Sleep while *word == expected, for at most timeout_ms (-1: no limit).
+ * May return early or spuriously; the caller re-checks its condition.
+ * Returns 0 or SHMPOOL_ETIMEDOUT. */
+int shmpool__plat_wait(shmpool__plat_waker *w, volatile uint32_t *word,
+                       uint32_t expected, int timeout_ms);
+
+/* Wake the sleeper(s) of this channel; the caller has already changed
+ * *word. */
+void shmpool__plat_wake(shmpool__plat_waker *w, volatile uint32_t *word);
+
+/* ------------------------------------------------------------------------ */
+/* Worker processes                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The command line that makes a process a worker:
+ * "<exe> --shmpool-worker <control segment name>". */
+#define SHMPOOL__WORKER_FLAG "--shmpool-worker"
+
+/* How a process ended. */
+typedef struct shmpool__plat_exit {
+  int exit_code;   /* exit status; -1 when killed by a signal or unknown */
+  int term_signal; /* POSIX: the signal that killed it; else 0 */
+} shmpool__plat_exit;
+
+/* A started worker process. */
+typedef struct shmpool__plat_proc {
+  intptr_t handle; /* Windows: the process HANDLE */
+  uint64_t pid;
+} shmpool__plat_proc;
+
+/* Called by spawn with the new process's pid before the process can have
+ * done anything that depends on it (Windows starts it suspended; on POSIX
+ * the worker waits for its pid to appear in the control segment). */
+typedef void (*shmpool__plat_pid_fn)(uint64_t pid, void *ctx);
+
+/* The path of the running executable, for re-executing it as a worker
+ * (Linux: "/proc/self/exe", which names the running image even if its file
+ * was replaced; macOS: _NSGetExecutablePath; Windows: GetModuleFileNameW).
+ * Returns a malloc'd UTF-8 string in *path. Errors: ENOTSUP, ENOMEM. */
+int shmpool__plat_self_exe(char **path);
+
+/* The number of CPUs this process may run on; at least 1. */
+unsigned shmpool__plat_cpu_count(void);
+
+/* Start `exe` with the arguments "--shmpool-worker <ctl_name>": a new
+ * process image (posix_spawn / CreateProcessW, never a bare fork), with
+ * stdio inherited and no other descriptor or handle, default signal
+ * dispositions and an empty signal mask, and (Windows) inside a job object
+ * that kills it when this process's last handle to the job goes.
+ * publish(pid, ctx) is called as described above.
+ * Errors: ESPAWN (with the OS error recorded), ENOMEM, EMFILE. */
+int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
+                        const char *ctl_name, shmpool__plat_pid_fn publish,
+                        void *ctx);
+
+/* Has it ended? Returns 0 if it runs, 1 if it ended (it is then reaped,
+ * its handle released, and *ex filled), or a negative SHMPOOL_E* code. */
+int shmpool__plat_proc_poll(shmpool__plat_proc *p, shmpool__plat_exit *ex);
+
+/* Wait up to timeout_ms (-1: no limit) for it to end; 1 if it ended (reaped,
+ * *ex filled), 0 on timeout. */
+int shmpool__plat_proc_wait(shmpool__plat_proc *p, int timeout_ms,
+                            shmpool__plat_exit *ex);
+
+/* Kill it hard (SIGKILL / TerminateProcess); reap it with poll or wait. */
+void shmpool__plat_proc_kill(shmpool__plat_proc *p);
+
+/* Worker side, first thing: make crashes end the process plainly (no
+ * Windows error dialog) and arrange for this process to exit promptly if
+ * the process parent_pid (whose start time is parent_start, 0 if unknown)
+ * dies: a watch thread on a pidfd, a kqueue or a process handle, or
+ * polling. Returns 0, or SHMPOOL_ESPAWN if the parent is already gone. */
+int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start);
+
 #endif /* SHMPOOL_PLATFORM_H */

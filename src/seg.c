@@ -48,6 +48,11 @@ static void shmpool__seg_free(shmpool_seg *seg) {
 
 int shmpool_seg_create(shmpool_seg **out, const char *name, size_t size,
                        unsigned flags) {
+  return shmpool__seg_create(out, name, size, flags, 0);
+}
+
+int shmpool__seg_create(shmpool_seg **out, const char *name, size_t size,
+                        unsigned flags, uint32_t attrs) {
   shmpool_seg *seg = NULL;
   shmpool__prepare_ctx ctx;
   int raw = (flags & SHMPOOL_SEG_RAW) != 0;
@@ -75,7 +80,8 @@ int shmpool_seg_create(shmpool_seg **out, const char *name, size_t size,
   if (seg == NULL)
     return SHMPOOL_ENOMEM;
   ctx.size = size;
-  ctx.attrs = (flags & SHMPOOL_SEG_PERSIST) ? SHMPOOL__ATTR_PERSIST : 0u;
+  ctx.attrs =
+      attrs | ((flags & SHMPOOL_SEG_PERSIST) ? SHMPOOL__ATTR_PERSIST : 0u);
   if (!raw)
     shmpool__creator_self(&ctx.creator);
   ctx.creation_id = raw ? 0 : shmpool__new_creation_id(&ctx.creator);
@@ -238,33 +244,35 @@ void shmpool__seg_ref(shmpool_seg *seg) {
   (void)shmpool__fetch_add32(&seg->refs, 1);
 }
 
-/* The last reference: unlink if we own the name, then unmap. */
-static int shmpool__seg_destroy(shmpool_seg *seg) {
-  int rc = 0;
-  if (seg->owner) {
-    shmpool__unlink_mark mark = SHMPOOL__UNLINK_RAW;
-    int unlink_rc;
-    if ((seg->flags & SHMPOOL_SEG_RAW) == 0) {
-      /* Someone already unlinked the name (shmpool_seg_unlink marks the
-       * header first): the name may now belong to a new segment, which we
-       * must not remove. */
-      if (shmpool__hdr_state(seg->map.base) & SHMPOOL__STATE_UNLINKED)
-        mark = SHMPOOL__UNLINK_WAS_MARKED;
-      else {
-        shmpool__hdr_set_state(seg->map.base, SHMPOOL__STATE_UNLINKED);
-        mark = SHMPOOL__UNLINK_MARKED;
-      }
-    }
-    if (mark != SHMPOOL__UNLINK_WAS_MARKED) {
-      unlink_rc = shmpool__plat_seg_unlink(seg->name, seg->flags, mark);
-      /* ENOENT: removed behind our back (rm /dev/shm/...). ENOTSUP: a raw
-       * segment on Windows, which goes when its last handle closes, the
-       * nearest Windows has to unlink. Neither is a failure of close. */
-      if (unlink_rc != 0 && unlink_rc != SHMPOOL_ENOENT &&
-          unlink_rc != SHMPOOL_ENOTSUP)
-        rc = unlink_rc;
-    }
+/* Give up the name of a segment we own, once. */
+static int shmpool__seg_unlink_owned(shmpool_seg *seg) {
+  shmpool__unlink_mark mark = SHMPOOL__UNLINK_RAW;
+  int rc;
+  if (!seg->owner || seg->unlinked)
+    return 0;
+  seg->unlinked = 1;
+  if ((seg->flags & SHMPOOL_SEG_RAW) == 0) {
+    /* Someone already unlinked the name (shmpool_seg_unlink marks the
+     * header first): the name may now belong to a new segment, which we
+     * must not remove. */
+    if (shmpool__hdr_state(seg->map.base) & SHMPOOL__STATE_UNLINKED)
+      return 0;
+    shmpool__hdr_set_state(seg->map.base, SHMPOOL__STATE_UNLINKED);
+    mark = SHMPOOL__UNLINK_MARKED;
   }
+  rc = shmpool__plat_seg_unlink(seg->name, seg->flags, mark);
+  /* ENOENT: removed behind our back (rm /dev/shm/...). ENOTSUP: a raw
+   * segment on Windows, which goes when its last handle closes, the
+   * nearest Windows has to unlink. Neither is a failure of close. */
+  if (rc == SHMPOOL_ENOENT || rc == SHMPOOL_ENOTSUP)
+    rc = 0;
+  return rc;
+}
+
+/* The last reference: unlink if we own the name and have not yet, then
+ * unmap. */
+static int shmpool__seg_destroy(shmpool_seg *seg) {
+  int rc = shmpool__seg_unlink_owned(seg);
   if (shmpool__plat_seg_unmap(&seg->map) != 0 && rc == 0)
     rc = SHMPOOL_EIO;
   shmpool__seg_free(seg);
@@ -277,11 +285,23 @@ int shmpool__seg_unref(shmpool_seg *seg) {
   return shmpool__seg_destroy(seg);
 }
 
+void shmpool__seg_busy(shmpool_seg *seg, int delta) {
+  (void)shmpool__fetch_add32(&seg->busy, (uint32_t)delta);
+}
+
 int shmpool_seg_close(shmpool_seg *seg) {
+  int rc = 0, unref_rc;
   if (seg == NULL)
     return 0;
   shmpool__set_os_error(0);
-  return shmpool__seg_unref(seg);
+  /* Pools holding the segment notice this and release it when idle. */
+  shmpool__store_rel32(&seg->user_closed, 1);
+  /* A pool's cached mapping does not keep the name: only tasks in flight
+   * do (they may not have attached yet). */
+  if (shmpool__load_acq32(&seg->busy) == 0)
+    rc = shmpool__seg_unlink_owned(seg);
+  unref_rc = shmpool__seg_unref(seg);
+  return rc != 0 ? rc : unref_rc;
 }
 
 int shmpool_seg_unlink_flags(const char *name, unsigned flags) {

@@ -10,8 +10,10 @@
 #if defined(_WIN32)
 #include <windows.h>
 #else
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -222,5 +224,71 @@ long test_getpid(void) {
   return (long)GetCurrentProcessId();
 #else
   return (long)getpid();
+#endif
+}
+
+int test_pid_alive(long pid) {
+#if defined(_WIN32)
+  HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+  int alive;
+  if (h == NULL)
+    return 0;
+  alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
+  CloseHandle(h);
+  return alive;
+#else
+  char path[64], buf[512];
+  FILE *f;
+  const char *p;
+  if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+    return 0;
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return 1; /* no /proc: trust kill() */
+  p = fgets(buf, sizeof buf, f);
+  fclose(f);
+  if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+    return 0;
+  return p[2] != 'Z' && p[2] != 'X'; /* zombies are gone */
+#endif
+}
+
+void test_kill_pid(long pid) {
+#if defined(_WIN32)
+  HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+  if (h != NULL) {
+    TerminateProcess(h, 9);
+    CloseHandle(h);
+  }
+#else
+  kill((pid_t)pid, SIGKILL);
+#endif
+}
+
+int test_count_shm_objects(void) {
+#if defined(__linux__)
+  DIR *d = opendir("/dev/shm");
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return n;
+#else
+  return -1;
+#endif
+}
+
+long long test_shm_used_bytes(void) {
+#if defined(__linux__)
+  struct statvfs v;
+  if (statvfs("/dev/shm", &v) != 0)
+    return -1;
+  return (long long)(v.f_blocks - v.f_bfree) * (long long)v.f_frsize;
+#else
+  return -1;
 #endif
 }

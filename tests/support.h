@@ -55,6 +55,15 @@ uint64_t test_now_ms(void);
 void test_sleep_ms(unsigned ms);
 long test_getpid(void);
 
+/* Whether process pid still runs (a zombie counts as gone). */
+int test_pid_alive(long pid);
+/* Kill process pid hard (SIGKILL / TerminateProcess). */
+void test_kill_pid(long pid);
+/* Objects in /dev/shm (Linux), or -1 where that cannot be counted. */
+int test_count_shm_objects(void);
+/* Bytes used in /dev/shm (Linux), or -1. */
+long long test_shm_used_bytes(void);
+
 /* Make a crash kill the process plainly: no crash dialog or debugger on
  * Windows (nor Wine's winedbg), no sanitizer SIGSEGV handler on POSIX. */
 void test_quiet_crashes(void);

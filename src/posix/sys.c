@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #if defined(__linux__)
@@ -87,6 +89,7 @@ static int shmpool__posix_fstatvfs(int fd, struct statvfs *st) {
   return fstatvfs(fd, st);
 }
 
+/* Designated order: see shmpool__posix_syscalls. */
 shmpool__posix_syscalls shmpool__posix_sys = {shm_open,
                                               shm_unlink,
                                               ftruncate,
@@ -97,7 +100,10 @@ shmpool__posix_syscalls shmpool__posix_sys = {shm_open,
                                               mmap,
                                               munmap,
                                               close,
-                                              shmpool__posix_random};
+                                              shmpool__posix_random,
+                                              shmpool__posix_spawn_image,
+                                              waitpid,
+                                              kill};
 
 int shmpool__posix_error(int errnum) {
   shmpool__set_os_error(errnum);

@@ -9,10 +9,12 @@
 
 #if !defined(_WIN32)
 
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <stdint.h>
 
 typedef struct shmpool__posix_syscalls {
   int (*shm_open)(const char *name, int oflag, mode_t mode);
@@ -29,6 +31,12 @@ typedef struct shmpool__posix_syscalls {
   int (*close)(int fd);
   /* Fills buf from the kernel CSPRNG; returns 0 or an errno value. */
   int (*random)(void *buf, size_t len);
+  /* Starts a worker process (posix_spawn, or fork + exec where the system
+   * cannot close inherited descriptors in posix_spawn); returns 0 or an
+   * errno value. */
+  int (*spawn)(pid_t *pid, const char *path, char *const argv[]);
+  pid_t (*waitpid)(pid_t pid, int *status, int options);
+  int (*kill)(pid_t pid, int sig);
 } shmpool__posix_syscalls;
 
 extern shmpool__posix_syscalls shmpool__posix_sys;
@@ -36,6 +44,14 @@ extern shmpool__posix_syscalls shmpool__posix_sys;
 /* Record errnum for shmpool_last_os_error() and translate it to a
  * SHMPOOL_E* code: the backend's one translation point. */
 int shmpool__posix_error(int errnum);
+
+/* The default `spawn` entry (src/posix/proc.c). */
+int shmpool__posix_spawn_image(pid_t *pid, const char *path,
+                               char *const argv[]);
+
+/* The start time of process pid (see shmpool__plat_proc_start), 0 if the
+ * process does not exist or the OS cannot tell. */
+uint64_t shmpool__posix_start_of(long pid);
 
 #endif /* !_WIN32 */
 #endif /* SHMPOOL_POSIX_SYS_H */

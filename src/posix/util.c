@@ -50,8 +50,7 @@ uint64_t shmpool__plat_pid(void) {
   return (uint64_t)getpid();
 }
 
-/* The start time of process `pid`, 0 if unknown. */
-static uint64_t shmpool__posix_start_of(long pid) {
+uint64_t shmpool__posix_start_of(long pid) {
 #if defined(__linux__)
   /* Field 22 of /proc/PID/stat, in clock ticks after boot. Field 2 is the
    * command name in parentheses and may itself contain spaces and ')', so
