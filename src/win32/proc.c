@@ -1,0 +1,246 @@
+/* Windows: starting, watching and reaping worker processes, the job
+ * object that kills them with the parent, and the worker's watch on its
+ * parent.
+ *
+ * SPDX-License-Identifier: MIT */
+#if defined(_WIN32)
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomics.h"
+#include "internal.h"
+#include "win32/sys.h"
+
+/* Exit status of a worker whose parent died (see worker.c), and the exit
+ * code of a worker the pool kills. */
+#define SHMPOOL__EXIT_PARENT 5u
+#define SHMPOOL__EXIT_KILLED 9u
+
+/* ---- the executable and the CPUs --------------------------------------- */
+
+int shmpool__plat_self_exe(char **path) {
+  DWORD cap = MAX_PATH, n;
+  WCHAR *wbuf = NULL;
+  int len;
+  /* GetModuleFileNameW truncates silently: grow until it fits. */
+  for (;;) {
+    WCHAR *grown = (WCHAR *)realloc(wbuf, cap * sizeof *wbuf);
+    if (grown == NULL) {
+      free(wbuf);
+      return SHMPOOL_ENOMEM;
+    }
+    wbuf = grown;
+    n = GetModuleFileNameW(NULL, wbuf, cap);
+    if (n == 0) {
+      free(wbuf);
+      return shmpool__win_error(GetLastError());
+    }
+    if (n < cap)
+      break;
+    cap *= 2;
+  }
+  len = WideCharToMultiByte(CP_UTF8, 0, wbuf, -1, NULL, 0, NULL, NULL);
+  *path = len > 0 ? (char *)malloc((size_t)len) : NULL;
+  if (*path == NULL) {
+    free(wbuf);
+    return SHMPOOL_ENOMEM;
+  }
+  WideCharToMultiByte(CP_UTF8, 0, wbuf, -1, *path, len, NULL, NULL);
+  free(wbuf);
+  return 0;
+}
+
+unsigned shmpool__plat_cpu_count(void) {
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  return si.dwNumberOfProcessors > 0 ? (unsigned)si.dwNumberOfProcessors : 1u;
+}
+
+/* ---- the job object -------------------------------------------------------
+ */
+
+/* One per process, created on first use and never closed: when this
+ * process ends, for whatever reason, its handle goes and the kernel kills
+ * every worker in it. */
+static HANDLE shmpool__win_job(void) {
+  static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+  static HANDLE job;
+  BOOL pending;
+  if (!InitOnceBeginInitialize(&once, 0, &pending, NULL))
+    return NULL;
+  if (pending) {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
+    HANDLE h = CreateJobObjectW(NULL, NULL);
+    if (h != NULL) {
+      memset(&info, 0, sizeof info);
+      info.BasicLimitInformation.LimitFlags =
+          JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+      if (!SetInformationJobObject(h, JobObjectExtendedLimitInformation, &info,
+                                   sizeof info)) {
+        CloseHandle(h);
+        h = NULL;
+      }
+    }
+    job = h;
+    InitOnceComplete(&once, 0, NULL);
+  }
+  return job;
+}
+
+/* ---- spawning ------------------------------------------------------------ */
+
+static WCHAR *shmpool__win_widen(const char *s) {
+  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+  WCHAR *w = n > 0 ? (WCHAR *)malloc((size_t)n * sizeof *w) : NULL;
+  if (w != NULL)
+    MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+  return w;
+}
+
+int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
+                        const char *ctl_name, shmpool__plat_pid_fn publish,
+                        void *ctx) {
+  static const WCHAR flag[] = L" "
+                              L"--shmpool-worker"
+                              L" ";
+  WCHAR *wexe = NULL, *cmd = NULL;
+  STARTUPINFOW si;
+  PROCESS_INFORMATION pi;
+  size_t exe_len, name_len, i;
+  HANDLE job;
+  int rc = 0;
+
+  memset(p, 0, sizeof *p);
+  wexe = shmpool__win_widen(exe);
+  if (wexe == NULL)
+    return SHMPOOL_ENOMEM;
+  /* "<exe>" --shmpool-worker <name>: paths cannot contain quotes, and
+   * portable names need no quoting. */
+  exe_len = wcslen(wexe);
+  name_len = strlen(ctl_name);
+  cmd = (WCHAR *)malloc((exe_len + name_len + 32) * sizeof *cmd);
+  if (cmd == NULL) {
+    free(wexe);
+    return SHMPOOL_ENOMEM;
+  }
+  cmd[0] = L'"';
+  memcpy(cmd + 1, wexe, exe_len * sizeof *cmd);
+  cmd[exe_len + 1] = L'"';
+  memcpy(cmd + exe_len + 2, flag, sizeof flag);
+  {
+    size_t at = exe_len + 2 + sizeof flag / sizeof flag[0] - 1;
+    for (i = 0; i < name_len; i++)
+      cmd[at + i] = (WCHAR)(unsigned char)ctl_name[i];
+    cmd[at + name_len] = 0;
+  }
+
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  memset(&pi, 0, sizeof pi);
+  /* No handle is inherited (bInheritHandles FALSE): stdio reaches a
+   * console worker through the console itself. Suspended, so the pid is
+   * published and the process is in the job before it runs any code. */
+  if (!CreateProcessW(wexe, cmd, NULL, NULL, FALSE,
+                      CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT, NULL, NULL,
+                      &si, &pi)) {
+    DWORD err = GetLastError();
+    (void)shmpool__win_error(err);
+    rc = err == ERROR_NOT_ENOUGH_MEMORY ? SHMPOOL_ENOMEM : SHMPOOL_ESPAWN;
+    goto out;
+  }
+  job = shmpool__win_job();
+  /* Failure is tolerated (a parent job that forbids nesting, before
+   * Windows 8): the worker's own watch on the parent still ends it. */
+  if (job != NULL)
+    (void)AssignProcessToJobObject(job, pi.hProcess);
+  p->handle = (intptr_t)pi.hProcess;
+  p->pid = (uint64_t)pi.dwProcessId;
+  publish(p->pid, ctx);
+  ResumeThread(pi.hThread);
+  CloseHandle(pi.hThread);
+
+out:
+  free(cmd);
+  free(wexe);
+  return rc;
+}
+
+/* ---- reaping ----------------------------------------------------------- */
+
+static int shmpool__win_reap(shmpool__plat_proc *p, shmpool__plat_exit *ex) {
+  DWORD code = 0;
+  if (!GetExitCodeProcess((HANDLE)p->handle, &code))
+    code = (DWORD)-1;
+  ex->exit_code = (int)code;
+  ex->term_signal = 0;
+  CloseHandle((HANDLE)p->handle);
+  p->handle = 0;
+  return 1;
+}
+
+int shmpool__plat_proc_poll(shmpool__plat_proc *p, shmpool__plat_exit *ex) {
+  return shmpool__plat_proc_wait(p, 0, ex);
+}
+
+int shmpool__plat_proc_wait(shmpool__plat_proc *p, int timeout_ms,
+                            shmpool__plat_exit *ex) {
+  DWORD r;
+  if (p->handle == 0) {
+    ex->exit_code = -1;
+    ex->term_signal = 0;
+    return 1;
+  }
+  r = WaitForSingleObject((HANDLE)p->handle,
+                          timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+  if (r == WAIT_TIMEOUT)
+    return 0;
+  return shmpool__win_reap(p, ex);
+}
+
+void shmpool__plat_proc_kill(shmpool__plat_proc *p) {
+  if (p->handle != 0)
+    (void)TerminateProcess((HANDLE)p->handle, SHMPOOL__EXIT_KILLED);
+}
+
+/* ---- the worker's watch on its parent --------------------------------- */
+
+static DWORD WINAPI shmpool__win_watch_thread(LPVOID arg) {
+  (void)WaitForSingleObject((HANDLE)arg, INFINITE);
+  /* TerminateProcess, not ExitProcess: no DLL detach code runs in a
+   * process whose task may hold any lock. */
+  TerminateProcess(GetCurrentProcess(), SHMPOOL__EXIT_PARENT);
+  return 0;
+}
+
+int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start) {
+  FILETIME created, exited, kernel, user;
+  HANDLE parent, thread;
+  /* A crashing task ends the worker at once, with no error dialog. */
+  SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX |
+               SEM_NOOPENFILEERRORBOX);
+  parent = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                       (DWORD)parent_pid);
+  if (parent == NULL)
+    return SHMPOOL_ESPAWN;
+  /* The check against the race: the parent may have died, and its pid
+   * been reused, before we opened it. */
+  if (WaitForSingleObject(parent, 0) != WAIT_TIMEOUT ||
+      (parent_start != 0 &&
+       (!GetProcessTimes(parent, &created, &exited, &kernel, &user) ||
+        (((uint64_t)created.dwHighDateTime << 32) | created.dwLowDateTime) !=
+            parent_start))) {
+    CloseHandle(parent);
+    return SHMPOOL_ESPAWN;
+  }
+  thread = CreateThread(NULL, 64 * 1024, shmpool__win_watch_thread, parent,
+                        STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+  if (thread == NULL) {
+    CloseHandle(parent);
+    return shmpool__win_error(GetLastError());
+  }
+  CloseHandle(thread);
+  return 0;
+}
+
+#endif /* _WIN32 */
