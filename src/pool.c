@@ -532,44 +532,63 @@ static void shmpool__maybe_check_workers(shmpool *pool) {
     shmpool__check_workers(pool);
 }
 
-/* Wait for something to happen (a result, a state change, a death) or the
- * deadline. Spins, then yields, then sleeps on the parent's wake word in
- * slices, checking the workers' processes between slices. */
-static int shmpool__await(shmpool *pool, uint64_t deadline) {
-  uint64_t start = shmpool__plat_now_ns(), now;
+/* What a waiting parent is waiting for. */
+typedef int (*shmpool__cond_fn)(shmpool *pool);
+
+/* Whether a worker's state changed in a way await_ready has not seen. */
+static int shmpool__state_news(shmpool *pool) {
+  uint32_t i;
+  for (i = 0; i < pool->nworkers; i++) {
+    shmpool__wslot *ws = &pool->w[i];
+    if (ws->running && !ws->ready &&
+        shmpool__load_acq32(&ws->wb->state) != SHMPOOL__W_STARTING)
+      return 1;
+  }
+  return 0;
+}
+
+/* Wait until cond(pool) holds, a worker process may need looking at, or
+ * the deadline passes (SHMPOOL_ETIMEDOUT). Spins (checking cond on every
+ * turn: a result that arrives now costs nothing), then yields, then sleeps
+ * on the parent's wake word for at most one health-check interval. */
+static int shmpool__await(shmpool *pool, uint64_t deadline,
+                          shmpool__cond_fn cond) {
+  uint64_t start = shmpool__plat_now_ns(), now = start;
+  uint64_t health = (uint64_t)SHMPOOL__HEALTH_MS * 1000000u;
+  uint32_t seq;
   unsigned n = 0;
   for (;;) {
-    uint32_t seq;
-    uint64_t slice;
-    if (shmpool__results_pending(pool))
+    if (cond(pool))
       return 0;
+    if ((++n & 63u) != 0) {
+      shmpool__cpu_relax();
+      continue;
+    }
     now = shmpool__plat_now_ns();
     if (now >= deadline)
       return SHMPOOL_ETIMEDOUT;
-    if (now - pool->last_health_ns >= (uint64_t)SHMPOOL__HEALTH_MS * 1000000u)
+    if (now - pool->last_health_ns >= health)
       return 0; /* let the caller look at the workers */
-    if (now - start < SHMPOOL__SPIN_NS) {
-      for (n = 0; n < 64; n++)
-        shmpool__cpu_relax();
+    if (now - start < SHMPOOL__SPIN_NS)
       continue;
-    }
-    if (now - start < SHMPOOL__SPIN_NS + SHMPOOL__YIELD_NS) {
-      shmpool__plat_sleep_ms(0);
-      continue;
-    }
-    seq = shmpool__load_acq32(&pool->hdr->parent_futex);
-    shmpool__store_rel32(&pool->hdr->parent_sleeping, 1);
-    shmpool__fence();
-    if (!shmpool__results_pending(pool)) {
-      slice = (uint64_t)SHMPOOL__HEALTH_MS * 1000000u;
-      if (deadline - now < slice)
-        slice = deadline - now;
-      (void)shmpool__plat_wait(&pool->parent_waker, &pool->hdr->parent_futex,
-                               seq, (int)(slice / 1000000u) + 1);
-    }
-    shmpool__store_rel32(&pool->hdr->parent_sleeping, 0);
-    return 0;
+    if (now - start >= SHMPOOL__SPIN_NS + SHMPOOL__YIELD_NS)
+      break;
+    shmpool__plat_sleep_ms(0);
   }
+  /* Sleep: announce it, re-check, then wait on the word. Workers bump the
+   * word after publishing anything if they see the announcement. */
+  seq = shmpool__load_acq32(&pool->hdr->parent_futex);
+  shmpool__store_rel32(&pool->hdr->parent_sleeping, 1);
+  shmpool__fence();
+  if (!cond(pool)) {
+    uint64_t slice = health;
+    if (deadline - now < slice)
+      slice = deadline - now;
+    (void)shmpool__plat_wait(&pool->parent_waker, &pool->hdr->parent_futex, seq,
+                             (int)(slice / 1000000u) + 1);
+  }
+  shmpool__store_rel32(&pool->hdr->parent_sleeping, 0);
+  return 0;
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -698,7 +717,8 @@ int shmpool_submit_timeout(shmpool *pool, const char *task, const void *arg,
       return SHMPOOL_EWORKER;
     if (deadline == 0)
       deadline = shmpool__deadline(timeout_ms);
-    if (shmpool__await(pool, deadline) == SHMPOOL_ETIMEDOUT)
+    if (shmpool__await(pool, deadline, shmpool__results_pending) ==
+        SHMPOOL_ETIMEDOUT)
       return SHMPOOL_EAGAIN;
     shmpool__maybe_check_workers(pool);
   }
@@ -745,7 +765,8 @@ int shmpool_wait(shmpool *pool, shmpool_result *res, int timeout_ms) {
       continue; /* a worker died and its tasks were completed */
     if (deadline == 0)
       deadline = shmpool__deadline(timeout_ms);
-    if (shmpool__await(pool, deadline) == SHMPOOL_ETIMEDOUT)
+    if (shmpool__await(pool, deadline, shmpool__results_pending) ==
+        SHMPOOL_ETIMEDOUT)
       return SHMPOOL_ETIMEDOUT;
     shmpool__maybe_check_workers(pool);
   }
@@ -864,7 +885,7 @@ int shmpool_map(shmpool *pool, const char *task, const void *args,
         }
         break;
       }
-      (void)shmpool__await(pool, UINT64_MAX);
+      (void)shmpool__await(pool, UINT64_MAX, shmpool__results_pending);
       shmpool__maybe_check_workers(pool);
     }
   }
@@ -968,7 +989,7 @@ static int shmpool__await_ready(shmpool *pool) {
     if (shmpool__plat_now_ns() >= deadline)
       return SHMPOOL_ESPAWN;
     pool->last_health_ns = shmpool__plat_now_ns();
-    (void)shmpool__await(pool, deadline);
+    (void)shmpool__await(pool, deadline, shmpool__state_news);
   }
 }
 
