@@ -373,6 +373,10 @@ SHMPOOL_EXTERN int shmpool_map(shmpool *pool, const char *task,
 /* The number of worker processes. */
 SHMPOOL_EXTERN unsigned shmpool_workers(const shmpool *pool);
 
+/* The name of the pool's control segment (for diagnostics and the shmpool
+ * tool: a pool whose process was killed leaves it behind on POSIX). */
+SHMPOOL_EXTERN const char *shmpool_control_name(const shmpool *pool);
+
 /* Stop the pool: workers finish the task they are running and exit; any
  * still running after shutdown_timeout_ms are killed. Results not yet
  * waited for are discarded, the pool's segment references released, and

@@ -923,6 +923,10 @@ unsigned shmpool_workers(const shmpool *pool) {
   return pool != NULL ? pool->nworkers : 0u;
 }
 
+const char *shmpool_control_name(const shmpool *pool) {
+  return pool != NULL ? shmpool_seg_name(pool->ctl) : NULL;
+}
+
 static int shmpool__check_options(const shmpool_options *o,
                                   shmpool__ctl_params *p) {
   size_t init_len = o->init_task != NULL ? strlen(o->init_task) : 0;

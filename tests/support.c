@@ -266,15 +266,31 @@ void test_kill_pid(long pid) {
 #endif
 }
 
-int test_count_shm_objects(void) {
+int test_count_my_segments(void) {
 #if defined(__linux__)
   DIR *d = opendir("/dev/shm");
   struct dirent *e;
   int n = 0;
   if (d == NULL)
     return -1;
-  while ((e = readdir(d)) != NULL)
-    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  while ((e = readdir(d)) != NULL) {
+    unsigned char hdr[64];
+    char path[512];
+    uint64_t pid;
+    FILE *f;
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
+    f = fopen(path, "rb");
+    if (f == NULL)
+      continue;
+    if (fread(hdr, 1, sizeof hdr, f) == sizeof hdr &&
+        memcmp(hdr, "SHMPOOL\x1a", 8) == 0) {
+      memcpy(&pid, hdr + 24, sizeof pid); /* creator_pid */
+      n += pid == (uint64_t)getpid();
+    }
+    fclose(f);
+  }
   closedir(d);
   return n;
 #else

@@ -59,8 +59,10 @@ long test_getpid(void);
 int test_pid_alive(long pid);
 /* Kill process pid hard (SIGKILL / TerminateProcess). */
 void test_kill_pid(long pid);
-/* Objects in /dev/shm (Linux), or -1 where that cannot be counted. */
-int test_count_shm_objects(void);
+/* shmpool segments in /dev/shm whose header names this process as creator
+ * (Linux; docs/FORMAT.md), or -1 where that cannot be counted. Safe while
+ * other tests create segments in parallel. */
+int test_count_my_segments(void);
 /* Bytes used in /dev/shm (Linux), or -1. */
 long long test_shm_used_bytes(void);
 

@@ -21,6 +21,10 @@
 #include "support.h"
 #include "win32/sys.h"
 
+/* Wine's headers (used for the MSVC-dialect build) do not declare it;
+ * kernel32 exports it everywhere. */
+WINBASEAPI BOOL WINAPI GetProcessHandleCount(HANDLE process, PDWORD count);
+
 /* The process's handle count, or 0 where the OS does not keep one (Wine's
  * GetProcessHandleCount is a stub). Leak checks then rely on the named
  * object disappearing, which needs every handle and view to be closed. */
