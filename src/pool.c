@@ -840,7 +840,8 @@ int shmpool_map(shmpool *pool, const char *task, const void *args,
   m.chunks_out = 0;
   pool->map = &m;
 
-  memcpy(all, segs, nsegs * sizeof *all);
+  if (nsegs != 0)
+    memcpy(all, segs, nsegs * sizeof *all);
   all[nsegs] = pool->scratch;
   chunk =
       (uint64_t)n / ((uint64_t)pool->nworkers * SHMPOOL__MAP_CHUNKS_PER_WORKER);
