@@ -98,6 +98,70 @@ static WCHAR *shmpool__win_widen(const char *s) {
   return w;
 }
 
+/* CreateProcessW for a worker: suspended, and inheriting exactly this
+ * process's stdio handles. A handle list (Vista+) names them, so nothing
+ * else crosses even though bInheritHandles must be TRUE for the list; where
+ * the attribute list is unavailable, or there is no stdio to pass, nothing
+ * is inherited at all. */
+static BOOL shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
+                                        PROCESS_INFORMATION *pi) {
+  static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                 STD_ERROR_HANDLE};
+  const DWORD flags = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT;
+  STARTUPINFOEXW si;
+  HANDLE std[3], list[3];
+  LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+  SIZE_T attrs_size = 0;
+  DWORD n = 0, i, err;
+  BOOL ok;
+
+  memset(&si, 0, sizeof si);
+  si.StartupInfo.cb = sizeof si.StartupInfo;
+  /* Inheritable duplicates of the std handles: the originals may not be
+   * inheritable, and must not be made so (another thread's CreateProcess
+   * could pick them up). */
+  for (i = 0; i < 3; i++) {
+    HANDLE h = GetStdHandle(which[i]);
+    std[i] = NULL;
+    if (h != NULL && h != INVALID_HANDLE_VALUE &&
+        DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &std[i], 0,
+                        TRUE, DUPLICATE_SAME_ACCESS))
+      list[n++] = std[i];
+  }
+  if (n != 0 && !InitializeProcThreadAttributeList(NULL, 1, 0, &attrs_size) &&
+      GetLastError() == ERROR_INSUFFICIENT_BUFFER &&
+      (attrs = (LPPROC_THREAD_ATTRIBUTE_LIST)malloc(attrs_size)) != NULL &&
+      InitializeProcThreadAttributeList(attrs, 1, 0, &attrs_size)) {
+    if (UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                                  list, n * sizeof list[0], NULL, NULL)) {
+      si.StartupInfo.cb = sizeof si;
+      si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+      si.StartupInfo.hStdInput = std[0];
+      si.StartupInfo.hStdOutput = std[1];
+      si.StartupInfo.hStdError = std[2];
+      si.lpAttributeList = attrs;
+    }
+  }
+  if (si.lpAttributeList != NULL)
+    ok = CreateProcessW(exe, cmd, NULL, NULL, TRUE,
+                        flags | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+                        &si.StartupInfo, pi);
+  else
+    ok = CreateProcessW(exe, cmd, NULL, NULL, FALSE, flags, NULL, NULL,
+                        &si.StartupInfo, pi);
+  err = GetLastError();
+  if (attrs != NULL) {
+    if (si.lpAttributeList != NULL)
+      DeleteProcThreadAttributeList(attrs);
+    free(attrs);
+  }
+  for (i = 0; i < 3; i++)
+    if (std[i] != NULL)
+      CloseHandle(std[i]);
+  SetLastError(err);
+  return ok;
+}
+
 int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
                         const char *ctl_name, shmpool__plat_pid_fn publish,
                         void *ctx) {
@@ -105,7 +169,6 @@ int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
                               L"--shmpool-worker"
                               L" ";
   WCHAR *wexe = NULL, *cmd = NULL;
-  STARTUPINFOW si;
   PROCESS_INFORMATION pi;
   size_t exe_len, name_len, i;
   HANDLE job;
@@ -135,20 +198,15 @@ int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
     cmd[at + name_len] = 0;
   }
 
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
   memset(&pi, 0, sizeof pi);
-  /* No handle is inherited (bInheritHandles FALSE): stdio reaches a
-   * console worker through the console itself. Suspended, so the pid is
-   * published and the process is in the job before it runs any code. */
-  if (!CreateProcessW(wexe, cmd, NULL, NULL, FALSE,
-                      CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT, NULL, NULL,
-                      &si, &pi)) {
+  if (!shmpool__win_create_process(wexe, cmd, &pi)) {
     DWORD err = GetLastError();
     (void)shmpool__win_error(err);
     rc = err == ERROR_NOT_ENOUGH_MEMORY ? SHMPOOL_ENOMEM : SHMPOOL_ESPAWN;
     goto out;
   }
+  /* Suspended until here, so the pid is published and the process is in
+   * the job before it runs any code. */
   job = shmpool__win_job();
   /* Failure is tolerated (a parent job that forbids nesting, before
    * Windows 8): the worker's own watch on the parent still ends it. */
