@@ -1,0 +1,160 @@
+#!/bin/sh
+# Build and run every test leg, the way CI does: native (dev), sanitizers
+# (asan, tsan), Windows under Wine (mingw-wine, msvc-wine), and the consumer
+# builds (installed CMake package, pkg-config shared and static, a static
+# MinGW package, add_subdirectory). One summary line per leg; logs in
+# build/logs/. Exit status 1 if any leg failed.
+#
+#   tools/test-all.sh [leg...]      (default: all legs)
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+logs="$root/build/logs"
+mkdir -p "$logs"
+failed=0
+
+now() { date +%s; }
+
+leg() { # leg NAME COMMAND...: run, log, summarise
+  name=$1
+  shift
+  start=$(now)
+  if "$@" >"$logs/$name.log" 2>&1; then
+    status=PASS
+  else
+    status=FAIL
+    failed=1
+  fi
+  tests=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' \
+          "$logs/$name.log" | tail -n 1)
+  printf 'leg %-18s %s  %4ss  %s\n' "$name" "$status" "$(($(now) - start))" \
+    "${tests:-}"
+  if [ "$status" = FAIL ]; then
+    echo "---- last lines of build/logs/$name.log ----"
+    tail -n 40 "$logs/$name.log"
+    echo "----"
+  fi
+}
+
+workflow() { cmake --workflow --preset "$1" --fresh; }
+
+# ---- consumers -------------------------------------------------------------
+
+consumers_native() {
+  b="$root/build/consumers"
+  rm -rf "$b"
+  # Shared library, installed.
+  cmake -S "$root" -B "$b/shared" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DSHMPOOL_BUILD_TESTS=OFF -DSHMPOOL_BUILD_EXAMPLES=OFF \
+    -DSHMPOOL_BUILD_BENCH=OFF -DSHMPOOL_INSTALL=ON
+  cmake --build "$b/shared"
+  cmake --install "$b/shared" --prefix "$b/prefix"
+  # Only shmpool_* may be exported.
+  extra=$(nm -D --defined-only "$b"/prefix/lib*/libshmpool.so |
+          awk '{print $3}' | grep -v '^shmpool_' || true)
+  if [ -n "$extra" ]; then
+    echo "exported symbols outside shmpool_*: $extra"
+    return 1
+  fi
+  readelf -d "$b"/prefix/lib*/libshmpool.so | grep -q 'SONAME.*libshmpool.so.0'
+  # find_package(shmpool CONFIG)
+  cmake -S "$root/tests/consumers/find_package" -B "$b/fp" -G Ninja \
+    -DCMAKE_PREFIX_PATH="$b/prefix"
+  cmake --build "$b/fp"
+  (cd "$b/fp" && ctest --output-on-failure)
+  # A version the package does not satisfy must be refused.
+  mkdir -p "$b/fp-v9"
+  printf 'cmake_minimum_required(VERSION 3.16)\nproject(v C)\nfind_package(shmpool 9 CONFIG REQUIRED)\n' \
+    >"$b/fp-v9/CMakeLists.txt"
+  if cmake -S "$b/fp-v9" -B "$b/fp-v9/build" -DCMAKE_PREFIX_PATH="$b/prefix" \
+     >/dev/null 2>&1; then
+    echo "find_package(shmpool 9) should have failed"
+    return 1
+  fi
+  # pkg-config, shared.
+  pc=$(ls -d "$b"/prefix/lib*/pkgconfig)
+  PKG_CONFIG_PATH=$pc cc -o "$b/pc-shared" "$root/tests/consumers/consumer.c" \
+    $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs shmpool) \
+    -Wl,-rpath,"$(dirname "$pc")"
+  "$b/pc-shared" | grep -q "consumer ok"
+  # Static library, installed; pkg-config --static.
+  cmake -S "$root" -B "$b/static" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=OFF -DSHMPOOL_BUILD_TESTS=OFF \
+    -DSHMPOOL_BUILD_EXAMPLES=OFF -DSHMPOOL_BUILD_BENCH=OFF -DSHMPOOL_INSTALL=ON
+  cmake --build "$b/static"
+  cmake --install "$b/static" --prefix "$b/prefix-static"
+  pc=$(ls -d "$b"/prefix-static/lib*/pkgconfig)
+  cc -o "$b/pc-static" "$root/tests/consumers/consumer.c" \
+    $(PKG_CONFIG_PATH=$pc pkg-config --static --cflags --libs shmpool)
+  if ldd "$b/pc-static" | grep -q libshmpool; then
+    echo "static consumer links libshmpool.so"
+    return 1
+  fi
+  "$b/pc-static" | grep -q "consumer ok"
+  # add_subdirectory: the library only.
+  cmake -S "$root/tests/consumers/add_subdirectory" -B "$b/subdir" -G Ninja
+  cmake --build "$b/subdir"
+  (cd "$b/subdir" && ctest --output-on-failure)
+  echo "100% tests passed, 0 tests failed out of 4"
+}
+
+consumers_windows() {
+  b="$root/build/consumers-win"
+  rm -rf "$b"
+  for tc in mingw-w64 msvc-wine; do
+    for shared in OFF ON; do
+      d="$b/$tc-$shared"
+      cmake -S "$root" -B "$d/lib" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/$tc-x86_64.cmake" \
+        -DBUILD_SHARED_LIBS=$shared -DBUILD_TESTING=OFF \
+        -DSHMPOOL_BUILD_EXAMPLES=OFF -DSHMPOOL_BUILD_BENCH=OFF \
+        -DSHMPOOL_INSTALL=ON
+      cmake --build "$d/lib"
+      cmake --install "$d/lib" --prefix "$d/prefix"
+      cmake -S "$root/tests/consumers/find_package" -B "$d/consumer" -G Ninja \
+        -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/$tc-x86_64.cmake" \
+        -DCMAKE_PREFIX_PATH="$d/prefix" -DCMAKE_FIND_ROOT_PATH="$d/prefix"
+      cmake --build "$d/consumer"
+      # Windows finds a DLL next to the executable.
+      if [ "$shared" = ON ]; then
+        cp "$d"/prefix/bin/*.dll "$d/consumer/"
+      fi
+      (cd "$d/consumer" && ctest --output-on-failure)
+    done
+  done
+  echo "100% tests passed, 0 tests failed out of 4"
+}
+
+# A leg's body runs as its own process ("--body NAME"), where set -e
+# holds: inside an "if", a shell ignores set -e in the functions it calls.
+if [ "${1:-}" = "--body" ]; then
+  set -e
+  case $2 in
+  consumers) consumers_native ;;
+  consumers-windows) consumers_windows ;;
+  *) workflow "$2" ;;
+  esac
+  exit 0
+fi
+
+run_leg() {
+  case $1 in
+  dev | asan | tsan | mingw-wine | msvc-wine | consumers | consumers-windows)
+    leg "$1" sh "$0" --body "$1"
+    ;;
+  *)
+    echo "unknown leg $1" >&2
+    failed=1
+    ;;
+  esac
+}
+
+total_start=$(now)
+if [ $# -eq 0 ]; then
+  set -- dev asan tsan mingw-wine msvc-wine consumers consumers-windows
+fi
+for l in "$@"; do
+  run_leg "$l"
+done
+echo "all legs: $([ $failed = 0 ] && echo PASS || echo FAIL) in $(($(now) - total_start)) s"
+exit $failed
