@@ -1,8 +1,9 @@
 #!/bin/sh
 # Build and run every test leg, the way CI does: native (dev), sanitizers
 # (asan, tsan), Windows under Wine (mingw-wine, msvc-wine), and the consumer
-# builds (installed CMake package, pkg-config shared and static, a static
-# MinGW package, add_subdirectory). One summary line per leg; logs in
+# builds (installed CMake package, pkg-config shared and static, MinGW and
+# clang-cl packages, add_subdirectory), and a structural check of
+# appveyor.yml, which cannot run here. One summary line per leg; logs in
 # build/logs/. Exit status 1 if any leg failed.
 #
 #   tools/test-all.sh [leg...]      (default: all legs)
@@ -12,6 +13,9 @@ root=$(pwd)
 logs="$root/build/logs"
 mkdir -p "$logs"
 failed=0
+# Debian's interpreter has the Debian packages (python3-yaml, -numpy).
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
 
 now() { date +%s; }
 
@@ -132,6 +136,7 @@ if [ "${1:-}" = "--body" ]; then
   case $2 in
   consumers) consumers_native ;;
   consumers-windows) consumers_windows ;;
+  appveyor) "$py" tools/check-appveyor.py ;;
   *) workflow "$2" ;;
   esac
   exit 0
@@ -139,7 +144,8 @@ fi
 
 run_leg() {
   case $1 in
-  dev | asan | tsan | mingw-wine | msvc-wine | consumers | consumers-windows)
+  dev | asan | tsan | mingw-wine | msvc-wine | consumers | consumers-windows | \
+    appveyor)
     leg "$1" sh "$0" --body "$1"
     ;;
   *)
@@ -151,7 +157,8 @@ run_leg() {
 
 total_start=$(now)
 if [ $# -eq 0 ]; then
-  set -- dev asan tsan mingw-wine msvc-wine consumers consumers-windows
+  set -- dev asan tsan mingw-wine msvc-wine consumers consumers-windows \
+    appveyor
 fi
 for l in "$@"; do
   run_leg "$l"
