@@ -120,3 +120,60 @@ int shmpool__ctl_validate(const void *base, size_t size,
   *parent_start = h.parent_start;
   return 0;
 }
+
+int shmpool__result_check(uint32_t done, uint32_t tail, uint32_t rtail,
+                          const shmpool__result_slot *slot,
+                          uint64_t expected_id, uint32_t max_reply) {
+  if (rtail == done || done == tail)
+    return 0;
+  /* At most as many results as messages outstanding (unsigned ring
+   * arithmetic: a worker that moved its tail backwards lands here too). */
+  if (rtail - done > tail - done)
+    return SHMPOOL_EPROTO;
+  if (slot->id != expected_id || slot->len > max_reply)
+    return SHMPOOL_EPROTO;
+  return 1;
+}
+
+int shmpool__task_slot_check(const shmpool__task_slot *s,
+                             const shmpool__ctl_layout *l) {
+  uint32_t i;
+  if (s->kind != SHMPOOL__TASK_ONE && s->kind != SHMPOOL__TASK_MAP_CHUNK)
+    return SHMPOOL_EPROTO;
+  if (s->name_len == 0 || s->name_len > SHMPOOL_TASK_NAME_MAX ||
+      s->nsegs > SHMPOOL_TASK_SEGS_MAX)
+    return SHMPOOL_EPROTO;
+  if (s->kind == SHMPOOL__TASK_ONE ? s->arg_len > l->p.max_arg
+                                   : s->arg_len != sizeof(shmpool__map_chunk))
+    return SHMPOOL_EPROTO;
+  /* A segment reference names an entry in use (odd generation). */
+  for (i = 0; i < s->nsegs; i++)
+    if (s->segs[i].index >= l->p.nsegtab || (s->segs[i].gen & 1u) == 0)
+      return SHMPOOL_EPROTO;
+  return 0;
+}
+
+/* Whether [off, off + count * each) lies within size, without overflow. */
+static int shmpool__range_ok(uint64_t off, uint64_t count, uint64_t each,
+                             uint64_t size) {
+  if (off > size)
+    return 0;
+  if (each != 0 && count > (size - off) / each)
+    return 0;
+  return 1;
+}
+
+int shmpool__map_chunk_check(const shmpool__map_chunk *mc,
+                             uint64_t scratch_size) {
+  uint64_t end;
+  if (mc->start > UINT64_MAX - mc->count)
+    return SHMPOOL_EPROTO;
+  end = mc->start + mc->count;
+  if (!shmpool__range_ok(mc->args_off, end, mc->arg_size, scratch_size) ||
+      !shmpool__range_ok(mc->results_off, end, mc->result_size, scratch_size) ||
+      !shmpool__range_ok(mc->status_off, end, 4, scratch_size) ||
+      mc->arg_size > SIZE_MAX || mc->result_size > SIZE_MAX ||
+      (mc->scratch.gen & 1u) == 0)
+    return SHMPOOL_EPROTO;
+  return 0;
+}

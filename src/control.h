@@ -195,6 +195,29 @@ int shmpool__ctl_validate(const void *base, size_t size,
                           shmpool__ctl_layout *out, uint64_t *parent_pid,
                           uint64_t *parent_start);
 
+/* ---- checks of what the other side wrote (pure; fuzzed in fuzz/) ------ */
+
+/* The parent's check of a worker's result ring: done/tail are the parent's
+ * own counts of results consumed and messages sent, rtail what the worker
+ * published, `slot` a private copy of the next result slot's header, and
+ * expected_id the id the parent recorded for that message. Returns 0 when
+ * there is no new result, 1 when the next one is valid, SHMPOOL_EPROTO
+ * when the worker wrote something impossible. */
+int shmpool__result_check(uint32_t done, uint32_t tail, uint32_t rtail,
+                          const shmpool__result_slot *slot,
+                          uint64_t expected_id, uint32_t max_reply);
+
+/* The worker's check of a task slot (a private copy of its fixed part):
+ * 0 or SHMPOOL_EPROTO. */
+int shmpool__task_slot_check(const shmpool__task_slot *slot,
+                             const shmpool__ctl_layout *l);
+
+/* The worker's check of a map chunk against the scratch segment's size:
+ * every element's argument, reply and status must lie inside it. 0 or
+ * SHMPOOL_EPROTO. */
+int shmpool__map_chunk_check(const shmpool__map_chunk *mc,
+                             uint64_t scratch_size);
+
 /* Addresses inside a validated layout. */
 static inline shmpool__ctl_hdr *shmpool__ctl_header(void *base) {
   return (shmpool__ctl_hdr *)base;

@@ -339,25 +339,27 @@ static void shmpool__map_chunk_done(shmpool *pool, const shmpool__inflight *r,
  * not match what it was sent. */
 static int shmpool__take_result(shmpool *pool, shmpool__wslot *ws,
                                 shmpool_result *res, int *took) {
-  shmpool__result_slot *slot;
+  shmpool__result_slot *slot, copy;
   shmpool__inflight *rec;
   uint32_t rtail, len;
   int32_t status;
+  int rc;
   *took = 0;
   if (ws->done == ws->tail)
     return 0;
   rtail = shmpool__load_acq32(&ws->wb->result_tail);
   if (rtail == ws->done)
     return 0;
-  /* Untrusted: at most as many results as messages outstanding. */
-  if (rtail - ws->done > ws->tail - ws->done)
-    return SHMPOOL_EPROTO;
   slot = shmpool__ctl_result_slot(ws->wb, &pool->l, ws->done);
   rec = &ws->inflight[ws->done & (pool->l.p.depth - 1)];
-  status = slot->status;
-  len = slot->len;
-  if (slot->id != rec->id || len > pool->l.p.max_reply)
-    return SHMPOOL_EPROTO;
+  /* Checked on a private copy: the worker cannot change it afterwards. */
+  memcpy(&copy, slot, sizeof copy);
+  rc = shmpool__result_check(ws->done, ws->tail, rtail, &copy, rec->id,
+                             pool->l.p.max_reply);
+  if (rc != 1)
+    return rc;
+  status = copy.status;
+  len = copy.len;
   *took = 1;
   ws->done++;
   shmpool__segslots_drop(pool, rec->refs, rec->nrefs);

@@ -157,7 +157,7 @@ static int shmpool__worker_attach(shmpool__worker *w, shmpool__segtab_ref ref,
   shmpool_seg *seg;
   int rc;
   if (ref.index >= w->l.p.nsegtab || (ref.gen & 1u) == 0)
-    return SHMPOOL_EPROTO;
+    return SHMPOOL_EPROTO; /* checked already; kept for the scratch ref */
   c = &w->cache[ref.index];
   if (c->seg != NULL && c->gen == ref.gen) {
     *out = c->seg;
@@ -212,16 +212,6 @@ static shmpool_task_fn shmpool__worker_lookup(shmpool__worker *w,
   return NULL;
 }
 
-/* Whether [off, off + count * each) lies within size, without overflow. */
-static int shmpool__range_ok(uint64_t off, uint64_t count, uint64_t each,
-                             uint64_t size) {
-  if (off > size)
-    return 0;
-  if (each != 0 && count > (size - off) / each)
-    return 0;
-  return 1;
-}
-
 static int shmpool__run_map_chunk(shmpool__worker *w, shmpool_task_fn fn,
                                   shmpool_task *t,
                                   const shmpool__map_chunk *mc) {
@@ -233,13 +223,7 @@ static int shmpool__run_map_chunk(shmpool__worker *w, shmpool_task_fn fn,
     return rc;
   data = (unsigned char *)shmpool_seg_data(scratch);
   size = shmpool_seg_size(scratch);
-  if (mc->start > UINT64_MAX - mc->count ||
-      !shmpool__range_ok(mc->args_off, mc->start + mc->count, mc->arg_size,
-                         size) ||
-      !shmpool__range_ok(mc->results_off, mc->start + mc->count,
-                         mc->result_size, size) ||
-      !shmpool__range_ok(mc->status_off, mc->start + mc->count, 4, size) ||
-      mc->arg_size > SIZE_MAX || mc->result_size > SIZE_MAX)
+  if (shmpool__map_chunk_check(mc, size) != 0)
     return SHMPOOL_EPROTO;
   for (i = mc->start; i < mc->start + mc->count; i++) {
     int32_t status;
@@ -260,51 +244,50 @@ static int shmpool__run_map_chunk(shmpool__worker *w, shmpool_task_fn fn,
 }
 
 /* Run the task in slot `s`; fill the result slot `r`. */
-static void shmpool__run_slot(shmpool__worker *w, shmpool__task_slot *s,
+static void shmpool__run_slot(shmpool__worker *w, shmpool__task_slot *shared,
                               shmpool__result_slot *r) {
+  shmpool__task_slot s; /* the fixed part, copied once, then checked */
   shmpool_task t;
   shmpool_task_fn fn;
-  uint32_t kind = s->kind, name_len = s->name_len, arg_len = s->arg_len;
-  uint32_t nsegs = s->nsegs, i;
+  uint32_t i;
   int status = 0;
 
+  memcpy(&s, shared, sizeof s);
   memset(&t, 0, sizeof t);
-  r->id = s->id;
+  r->id = s.id;
   r->len = 0;
-  if ((kind != SHMPOOL__TASK_ONE && kind != SHMPOOL__TASK_MAP_CHUNK) ||
-      name_len == 0 || name_len > SHMPOOL_TASK_NAME_MAX ||
-      arg_len > w->l.p.max_arg || nsegs > SHMPOOL_TASK_SEGS_MAX ||
-      (kind == SHMPOOL__TASK_MAP_CHUNK &&
-       arg_len != sizeof(shmpool__map_chunk))) {
+  if (shmpool__task_slot_check(&s, &w->l) != 0) {
     status = SHMPOOL_EPROTO;
     goto done;
   }
-  fn = shmpool__worker_lookup(w, s->name, name_len);
+  fn = shmpool__worker_lookup(w, s.name, s.name_len);
   if (fn == NULL) {
     status = SHMPOOL_ENOTASK;
-    if (kind == SHMPOOL__TASK_ONE)
+    if (s.kind == SHMPOOL__TASK_ONE)
       goto done;
   }
-  for (i = 0; i < nsegs; i++) {
+  for (i = 0; i < s.nsegs; i++) {
     shmpool_seg *seg;
-    status = shmpool__worker_attach(w, s->segs[i], &seg);
+    status = shmpool__worker_attach(w, s.segs[i], &seg);
     if (status != 0)
       goto done;
     t.seg_data[i] = shmpool_seg_data(seg);
     t.seg_size[i] = shmpool_seg_size(seg);
   }
-  t.nsegs = nsegs;
-  if (kind == SHMPOOL__TASK_ONE) {
-    t.id = s->id;
-    t.arg = arg_len != 0 ? shmpool__task_slot_arg(s) : NULL;
-    t.arg_len = arg_len;
+  t.nsegs = s.nsegs;
+  if (s.kind == SHMPOOL__TASK_ONE) {
+    t.id = s.id;
+    /* The argument stays in the slot (no copy); the parent does not touch
+     * a slot until its result is consumed. */
+    t.arg = s.arg_len != 0 ? shmpool__task_slot_arg(shared) : NULL;
+    t.arg_len = s.arg_len;
     t.reply = shmpool__result_slot_data(r);
     t.reply_cap = w->l.p.max_reply;
     status = fn(&t);
     r->len = (uint32_t)t.reply_len;
   } else {
     shmpool__map_chunk mc;
-    memcpy(&mc, shmpool__task_slot_arg(s), sizeof mc);
+    memcpy(&mc, shmpool__task_slot_arg(shared), sizeof mc);
     /* Element statuses carry ENOTASK; the chunk itself completed. */
     status = shmpool__run_map_chunk(w, fn, &t, &mc);
   }

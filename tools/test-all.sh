@@ -137,6 +137,7 @@ if [ "${1:-}" = "--body" ]; then
   consumers) consumers_native ;;
   consumers-windows) consumers_windows ;;
   appveyor) "$py" tools/check-appveyor.py ;;
+  fuzz) sh tools/fuzz.sh ;;
   *) workflow "$2" ;;
   esac
   exit 0
@@ -145,7 +146,7 @@ fi
 run_leg() {
   case $1 in
   dev | asan | tsan | mingw-wine | msvc-wine | consumers | consumers-windows | \
-    appveyor)
+    appveyor | fuzz)
     leg "$1" sh "$0" --body "$1"
     ;;
   *)
