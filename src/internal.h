@@ -122,4 +122,28 @@ int shmpool__seg_unref(shmpool_seg *seg);
  * owner's close unlinks at once only while it is zero. */
 void shmpool__seg_busy(shmpool_seg *seg, int delta);
 
+/* ------------------------------------------------------------------------ */
+/* Inspection (the shmpool tool)                                            */
+/* ------------------------------------------------------------------------ */
+
+enum shmpool__seg_kind {
+  SHMPOOL__KIND_SEGMENT = 1, /* a shmpool segment */
+  SHMPOOL__KIND_CONTROL = 2, /* a pool's control segment */
+  SHMPOOL__KIND_RAW = 3      /* no valid shmpool header */
+};
+
+typedef struct shmpool__seg_report {
+  int kind;
+  uint64_t size;     /* exact size, or what the OS reports for raw objects */
+  uint64_t os_size;  /* what the OS reports */
+  shmpool__hdr_info info; /* for SEGMENT and CONTROL */
+  int creator_alive; /* 1, 0, or -1 (unknown); for SEGMENT and CONTROL */
+} shmpool__seg_report;
+
+/* Look at the object `name` without waiting for a create in progress and
+ * without taking part in its lifetime: map it read-only, read its header.
+ * Errors: those of shmpool_seg_open (ENOENT, EACCES...). */
+int shmpool__seg_inspect(const char *name, unsigned flags,
+                         shmpool__seg_report *r);
+
 #endif /* SHMPOOL_INTERNAL_H */

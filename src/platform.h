@@ -106,6 +106,16 @@ typedef enum shmpool__unlink_mark {
 int shmpool__plat_seg_unlink(const char *name, unsigned flags,
                              shmpool__unlink_mark mark);
 
+/* Call fn(name, ctx) for every shared-memory object whose name is a
+ * portable name, as far as the OS can list them (flags: SHMPOOL_SEG_GLOBAL
+ * on Windows). fn returns nonzero to stop. Linux lists /dev/shm (skipping
+ * glibc's named semaphores, "sem.*"). Other systems have no portable way:
+ * SHMPOOL_ENOTSUP (macOS has no listing at all; FreeBSD has the
+ * kern.ipc.posix_shm_list sysctl; Windows would need the undocumented
+ * NtQueryDirectoryObject). */
+int shmpool__plat_seg_list(unsigned flags,
+                           int (*fn)(const char *name, void *ctx), void *ctx);
+
 /* ------------------------------------------------------------------------ */
 /* Randomness, time, identity                                               */
 /* ------------------------------------------------------------------------ */
@@ -122,6 +132,10 @@ void shmpool__plat_sleep_ms(unsigned ms);
 
 /* The calling process's id. */
 uint64_t shmpool__plat_pid(void);
+
+/* Whether process pid, started at `start` (0: do not check), still runs:
+ * 1 yes, 0 no (or the pid now belongs to a later process), -1 unknown. */
+int shmpool__plat_proc_alive(uint64_t pid, uint64_t start);
 
 /* The calling process's start time in an OS-specific unit that, together
  * with the pid, identifies a process across pid reuse (Linux: clock ticks

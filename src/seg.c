@@ -335,3 +335,32 @@ int shmpool_seg_unlink_flags(const char *name, unsigned flags) {
 int shmpool_seg_unlink(const char *name) {
   return shmpool_seg_unlink_flags(name, 0);
 }
+
+int shmpool__seg_inspect(const char *name, unsigned flags,
+                         shmpool__seg_report *r) {
+  shmpool__plat_map map;
+  int rc;
+  memset(r, 0, sizeof *r);
+  if ((rc = shmpool_name_check(name)) != 0)
+    return rc;
+  rc = shmpool__plat_seg_open(
+      name, (flags & SHMPOOL_SEG_GLOBAL) | SHMPOOL_SEG_READONLY, &map);
+  if (rc != 0)
+    return rc;
+  r->os_size = map.map_size;
+  if (shmpool__hdr_check(map.base, map.map_size, &r->info) == 0) {
+    r->kind = (r->info.attrs & SHMPOOL__ATTR_CONTROL) ? SHMPOOL__KIND_CONTROL
+                                                      : SHMPOOL__KIND_SEGMENT;
+    r->size = r->info.size;
+    /* The live state word, not the copy checked above. */
+    r->info.state = shmpool__hdr_state(map.base);
+    r->creator_alive =
+        shmpool__plat_proc_alive(r->info.creator_pid, r->info.creator_start);
+  } else {
+    r->kind = SHMPOOL__KIND_RAW;
+    r->size = map.map_size;
+    r->creator_alive = -1;
+  }
+  (void)shmpool__plat_seg_unmap(&map);
+  return 0;
+}

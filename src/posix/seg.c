@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: MIT */
 #if !defined(_WIN32)
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -177,6 +178,33 @@ int shmpool__plat_seg_unlink(const char *name, unsigned flags,
   if (shmpool__posix_sys.shm_unlink(os_name) != 0)
     return shmpool__posix_error(errno);
   return 0;
+}
+
+int shmpool__plat_seg_list(unsigned flags,
+                           int (*fn)(const char *name, void *ctx), void *ctx) {
+#if defined(__linux__)
+  DIR *dir;
+  struct dirent *e;
+  (void)flags;
+  dir = opendir("/dev/shm");
+  if (dir == NULL)
+    return shmpool__posix_error(errno);
+  while ((e = readdir(dir)) != NULL) {
+    /* glibc keeps named semaphores beside shared memory as "sem.NAME". */
+    if (strncmp(e->d_name, "sem.", 4) == 0 ||
+        shmpool_name_check(e->d_name) != 0)
+      continue;
+    if (fn(e->d_name, ctx) != 0)
+      break;
+  }
+  closedir(dir);
+  return 0;
+#else
+  (void)flags;
+  (void)fn;
+  (void)ctx;
+  return SHMPOOL_ENOTSUP;
+#endif
 }
 
 #endif /* !_WIN32 */

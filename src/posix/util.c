@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -96,6 +97,22 @@ uint64_t shmpool__posix_start_of(long pid) {
   (void)pid;
   return 0;
 #endif
+}
+
+int shmpool__plat_proc_alive(uint64_t pid, uint64_t start) {
+  uint64_t now_start;
+  if (pid == 0 || pid > (uint64_t)INT32_MAX)
+    return 0;
+  if (kill((pid_t)pid, 0) != 0) {
+    if (errno == ESRCH)
+      return 0;
+    if (errno != EPERM) /* EPERM: it exists, it is someone else's */
+      return -1;
+  }
+  now_start = shmpool__posix_start_of((long)pid);
+  if (start == 0 || now_start == 0)
+    return 1; /* exists; cannot tell whether it is the same process */
+  return now_start == start;
 }
 
 uint64_t shmpool__plat_proc_start(uint64_t pid) {

@@ -140,4 +140,14 @@ int shmpool__plat_seg_unlink(const char *name, unsigned flags,
   }
 }
 
+int shmpool__plat_seg_list(unsigned flags,
+                           int (*fn)(const char *name, void *ctx), void *ctx) {
+  /* Named objects live in the object manager's BaseNamedObjects
+   * directory, which only the undocumented NtQueryDirectoryObject lists. */
+  (void)flags;
+  (void)fn;
+  (void)ctx;
+  return SHMPOOL_ENOTSUP;
+}
+
 #endif /* _WIN32 */

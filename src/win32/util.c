@@ -44,6 +44,25 @@ uint64_t shmpool__plat_pid(void) {
   return (uint64_t)GetCurrentProcessId();
 }
 
+int shmpool__plat_proc_alive(uint64_t pid, uint64_t start) {
+  FILETIME created, exited, kernel, user;
+  HANDLE h;
+  int alive;
+  if (pid == 0 || pid > 0xffffffffu)
+    return 0;
+  h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                  (DWORD)pid);
+  if (h == NULL)
+    return GetLastError() == ERROR_INVALID_PARAMETER ? 0 : -1;
+  alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
+  if (alive && start != 0 &&
+      GetProcessTimes(h, &created, &exited, &kernel, &user))
+    alive = (((uint64_t)created.dwHighDateTime << 32) |
+             created.dwLowDateTime) == start;
+  CloseHandle(h);
+  return alive;
+}
+
 uint64_t shmpool__plat_proc_start(uint64_t self_pid) {
   static uint64_t cached; /* a process's creation time never changes */
   uint64_t start = shmpool__load_acq64(&cached);
