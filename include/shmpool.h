@@ -315,6 +315,10 @@ SHMPOOL_EXTERN int shmpool_create(shmpool **pool,
  * finished results into parent memory, so submitting any number of tasks
  * before waiting for one never deadlocks.
  *
+ * If the worker running a task dies (a crash, exit(), a kill), that task
+ * completes with SHMPOOL_EWORKER; tasks queued behind it that it had not
+ * started run on the worker that replaces it.
+ *
  * Errors: EINVAL, EMSGSIZE (arg too large), ENOTASK (name not in
  * opts.tasks), EWORKER (no worker left alive and none can be started). */
 SHMPOOL_EXTERN int shmpool_submit(shmpool *pool, const char *task,

@@ -105,6 +105,9 @@ struct shmpool {
   uint64_t last_health_ns;
   shmpool__map_state *map;
   shmpool_seg *scratch;
+  /* Room to move a dead worker's unstarted messages to its replacement. */
+  unsigned char *requeue_slots;
+  shmpool__inflight *requeue_recs;
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -466,37 +469,76 @@ static int shmpool__spawn(shmpool *pool, shmpool__wslot *ws) {
 /* Worker ws has ended (reaped): complete what it held, then start a new
  * one unless it never got ready too often. `status` is what its tasks
  * complete with (EWORKER, or EPROTO for a worker killed as corrupt). */
+/* A message that will never complete normally: release what it holds and
+ * complete it with `status`. */
+static void shmpool__fail_message(shmpool *pool, const shmpool__inflight *rec,
+                                  int status, const shmpool__plat_exit *ex) {
+  shmpool__segslots_drop(pool, rec->refs, rec->nrefs);
+  if (rec->kind == SHMPOOL__TASK_MAP_CHUNK)
+    shmpool__map_chunk_done(pool, rec, status);
+  else
+    (void)shmpool__backlog_push(pool, rec->id, status, NULL, 0, ex);
+}
+
+/* Worker ws has ended (reaped). Results it published are real results.
+ * The task it was running fails with `status` (EWORKER, or EPROTO for a
+ * worker killed as corrupt, which then fails everything it held); tasks
+ * queued behind it that it never started are handed to its replacement,
+ * which is started unless the block failed to get ready too often. */
 static void shmpool__worker_died(shmpool *pool, shmpool__wslot *ws,
                                  const shmpool__plat_exit *ex, int status) {
+  const uint32_t mask = pool->l.p.depth - 1;
   int was_ready = ws->ready;
+  uint32_t first_unstarted = ws->tail, nsaved = 0, k;
   int took;
-  /* First, results it published before it died are real results (unless
-   * it was killed for writing nonsense). */
+
   if (status != SHMPOOL_EPROTO) {
+    uint32_t head;
     do {
       if (shmpool__take_result(pool, ws, NULL, &took) == SHMPOOL_EPROTO)
         break;
     } while (took);
+    /* The worker's own count of tasks taken: untrusted, but it can only
+     * tell which queued tasks it never started, and must lie within what
+     * was sent. Task `head` was running (or about to be). */
+    head = shmpool__load_acq32(&ws->wb->task_head);
+    if (head - ws->done <= ws->tail - ws->done)
+      first_unstarted = head == ws->tail ? head : head + 1;
   }
-  while (ws->done != ws->tail) {
-    shmpool__inflight *rec = &ws->inflight[ws->done & (pool->l.p.depth - 1)];
-    ws->done++;
-    shmpool__segslots_drop(pool, rec->refs, rec->nrefs);
-    if (rec->kind == SHMPOOL__TASK_MAP_CHUNK)
-      shmpool__map_chunk_done(pool, rec, status);
-    else
-      (void)shmpool__backlog_push(pool, rec->id, status, NULL, 0, ex);
+  while (ws->done != first_unstarted)
+    shmpool__fail_message(pool, &ws->inflight[ws->done++ & mask], status, ex);
+  /* Keep the unstarted messages (slot bytes and records) aside. */
+  for (k = first_unstarted; k != ws->tail; k++, nsaved++) {
+    memcpy(pool->requeue_slots + (size_t)nsaved * pool->l.task_slot_size,
+           shmpool__ctl_task_slot(ws->wb, &pool->l, k), pool->l.task_slot_size);
+    pool->requeue_recs[nsaved] = ws->inflight[k & mask];
   }
+  ws->done = ws->tail;
+
   shmpool__store_rel32(&ws->wb->state, SHMPOOL__W_EMPTY);
-  if (shmpool__load_acq32(&pool->hdr->shutdown) != 0)
-    return;
-  ws->start_failures = was_ready ? 0 : ws->start_failures + 1;
-  if (ws->start_failures >= SHMPOOL__MAX_START_FAILURES) {
-    ws->failed = 1;
+  if (shmpool__load_acq32(&pool->hdr->shutdown) == 0) {
+    ws->start_failures = was_ready ? 0 : ws->start_failures + 1;
+    if (ws->start_failures >= SHMPOOL__MAX_START_FAILURES)
+      ws->failed = 1;
+    else if (shmpool__spawn(pool, ws) != 0)
+      ws->start_failures++;
+  }
+  if (!ws->running) {
+    for (k = 0; k < nsaved; k++)
+      shmpool__fail_message(pool, &pool->requeue_recs[k], SHMPOOL_EWORKER, ex);
     return;
   }
-  if (shmpool__spawn(pool, ws) != 0)
-    ws->start_failures++;
+  /* The replacement starts with them, in their order, after its
+   * initializer. */
+  for (k = 0; k < nsaved; k++) {
+    memcpy(shmpool__ctl_task_slot(ws->wb, &pool->l, k),
+           pool->requeue_slots + (size_t)k * pool->l.task_slot_size,
+           pool->l.task_slot_size);
+    ws->inflight[k & mask] = pool->requeue_recs[k];
+  }
+  ws->tail = nsaved;
+  shmpool__store_rel32(&ws->wb->task_tail, ws->tail);
+  shmpool__wake_worker(pool, ws); /* it may be asleep already */
 }
 
 /* Look at every worker process: reap the dead, notice the ready. */
@@ -691,7 +733,7 @@ int shmpool_submit_timeout(shmpool *pool, const char *task, const void *arg,
   uint32_t refs[SHMPOOL_TASK_SEGS_MAX];
   uint64_t deadline = 0;
   size_t name_len;
-  int rc, w;
+  int rc, w, timed_out = 0;
 
   if (id != NULL)
     *id = 0;
@@ -717,11 +759,15 @@ int shmpool_submit_timeout(shmpool *pool, const char *task, const void *arg,
       continue;
     if (!shmpool__any_worker_left(pool))
       return SHMPOOL_EWORKER;
+    if (timed_out)
+      return SHMPOOL_EAGAIN;
     if (deadline == 0)
       deadline = shmpool__deadline(timeout_ms);
-    if (shmpool__await(pool, deadline, shmpool__results_pending) ==
-        SHMPOOL_ETIMEDOUT)
-      return SHMPOOL_EAGAIN;
+    timed_out = shmpool__await(pool, deadline, shmpool__results_pending) ==
+                SHMPOOL_ETIMEDOUT;
+    /* Even a caller that never blocks must see a dead worker's queue
+     * freed (and its tasks completed): look at the workers before giving
+     * up, then try once more. */
     shmpool__maybe_check_workers(pool);
   }
   pool->next_id++;
@@ -741,7 +787,7 @@ int shmpool_submit(shmpool *pool, const char *task, const void *arg,
 
 int shmpool_wait(shmpool *pool, shmpool_result *res, int timeout_ms) {
   uint64_t deadline = 0;
-  int took;
+  int took, timed_out = 0;
   if (pool == NULL || res == NULL)
     return SHMPOOL_EINVAL;
   memset(res, 0, sizeof *res);
@@ -765,11 +811,14 @@ int shmpool_wait(shmpool *pool, shmpool_result *res, int timeout_ms) {
     }
     if (pool->backlog_len != 0)
       continue; /* a worker died and its tasks were completed */
+    if (timed_out)
+      return SHMPOOL_ETIMEDOUT;
     if (deadline == 0)
       deadline = shmpool__deadline(timeout_ms);
-    if (shmpool__await(pool, deadline, shmpool__results_pending) ==
-        SHMPOOL_ETIMEDOUT)
-      return SHMPOOL_ETIMEDOUT;
+    timed_out = shmpool__await(pool, deadline, shmpool__results_pending) ==
+                SHMPOOL_ETIMEDOUT;
+    /* Also for wait(0) in a polling loop: a worker that died completes
+     * its tasks with EWORKER, which this call may then return. */
     shmpool__maybe_check_workers(pool);
   }
 }
@@ -1049,7 +1098,12 @@ int shmpool_create(shmpool **out, const shmpool_options *opts) {
   pool->w = (shmpool__wslot *)calloc(pool->nworkers, sizeof *pool->w);
   pool->segs = (shmpool__segslot *)calloc(params.nsegtab, sizeof *pool->segs);
   pool->reply = (unsigned char *)malloc(params.max_reply + 1u);
-  if (pool->w == NULL || pool->segs == NULL || pool->reply == NULL) {
+  pool->requeue_slots =
+      (unsigned char *)malloc((size_t)params.depth * pool->l.task_slot_size);
+  pool->requeue_recs =
+      (shmpool__inflight *)malloc(params.depth * sizeof *pool->requeue_recs);
+  if (pool->w == NULL || pool->segs == NULL || pool->reply == NULL ||
+      pool->requeue_slots == NULL || pool->requeue_recs == NULL) {
     rc = SHMPOOL_ENOMEM;
     goto fail;
   }
@@ -1169,6 +1223,8 @@ static void shmpool__free(shmpool *pool) {
   free(pool->w);
   free(pool->segs);
   free(pool->reply);
+  free(pool->requeue_slots);
+  free(pool->requeue_recs);
   free(pool->exe);
   free(pool);
 }

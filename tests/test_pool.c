@@ -612,6 +612,36 @@ static void test_worker_abort(void **state) {
   shmpool_destroy(pool);
 }
 
+static void test_queued_tasks_survive_a_crash(void **state) {
+  shmpool *pool;
+  uint64_t abort_id, ids[6];
+  int i, ok = 0, failed = 0;
+  (void)state;
+  pool = make_pool(1);
+  /* One worker: the crashing task and six more queued behind it. */
+  assert_int_equal(shmpool_submit(pool, "abort", NULL, 0, NULL, 0, &abort_id),
+                   0);
+  for (i = 0; i < 6; i++)
+    assert_int_equal(shmpool_submit(pool, "echo", &i, sizeof i, NULL, 0,
+                                    &ids[i]),
+                     0);
+  for (i = 0; i < 7; i++) {
+    shmpool_result r;
+    assert_int_equal(wait_one(pool, &r), 0);
+    if (r.id == abort_id) {
+      assert_int_equal(r.status, SHMPOOL_EWORKER);
+      failed++;
+    } else {
+      /* Never started by the dead worker: run by its replacement. */
+      assert_int_equal(r.status, 0);
+      ok++;
+    }
+  }
+  assert_int_equal(failed, 1);
+  assert_int_equal(ok, 6);
+  shmpool_destroy(pool);
+}
+
 static void test_worker_exit(void **state) {
   shmpool *pool;
   shmpool_result r;
@@ -965,6 +995,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_map_over_shared_array),
       cmocka_unit_test(test_map_statuses_and_order),
       cmocka_unit_test(test_worker_abort),
+      cmocka_unit_test(test_queued_tasks_survive_a_crash),
       cmocka_unit_test(test_worker_exit),
       cmocka_unit_test(test_worker_killed_mid_task),
       cmocka_unit_test(test_parent_killed),
