@@ -2,8 +2,8 @@
 # Build and run every test leg, the way CI does: native (dev), sanitizers
 # (asan, tsan), Windows under Wine (mingw-wine, msvc-wine), and the consumer
 # builds (installed CMake package, pkg-config shared and static, MinGW and
-# clang-cl packages, add_subdirectory), and a structural check of
-# appveyor.yml, which cannot run here. One summary line per leg; logs in
+# clang-cl packages, add_subdirectory), bounded libFuzzer runs, and a
+# structural check of appveyor.yml, which cannot run here. One summary line per leg; logs in
 # build/logs/. Exit status 1 if any leg failed.
 #
 #   tools/test-all.sh [leg...]      (default: all legs)
@@ -159,7 +159,7 @@ run_leg() {
 total_start=$(now)
 if [ $# -eq 0 ]; then
   set -- dev asan tsan mingw-wine msvc-wine consumers consumers-windows \
-    appveyor
+    fuzz appveyor
 fi
 for l in "$@"; do
   run_leg "$l"
