@@ -1158,9 +1158,13 @@ int shmpool_create(shmpool **out, const shmpool_options *opts) {
   *out = pool;
   return 0;
 
-fail:
+fail: {
+  /* Cleanup calls the OS too; the caller wants the error that failed. */
+  int os_error = shmpool_last_os_error();
   shmpool__free(pool);
+  shmpool__set_os_error(os_error);
   return rc;
+}
 }
 
 /* Stop every worker (politely, then not), release everything. */

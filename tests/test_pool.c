@@ -278,6 +278,24 @@ static void test_round_trip_and_destroy(void **state) {
   assert_int_equal(shmpool_destroy(NULL), 0);
 }
 
+static void test_control_names_are_unguessable(void **state) {
+  char names[3][SHMPOOL_NAME_MAX + 1];
+  int i, k;
+  (void)state;
+  for (i = 0; i < 3; i++) {
+    shmpool *pool = make_pool(1);
+    const char *n = shmpool_control_name(pool);
+    /* Generated like any segment name: 108 random bits from the CSPRNG. */
+    assert_int_equal(strlen(n), 8 + 18);
+    assert_true(strncmp(n, "shmpool.", 8) == 0);
+    assert_int_equal(shmpool_name_check(n), 0);
+    strcpy(names[i], n);
+    for (k = 0; k < i; k++)
+      assert_string_not_equal(names[i], names[k]);
+    shmpool_destroy(pool);
+  }
+}
+
 static void test_bad_options(void **state) {
   shmpool_options o;
   shmpool *pool = (shmpool *)&pool;
@@ -1014,6 +1032,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests_list[] = {
       cmocka_unit_test(test_round_trip_and_destroy),
       cmocka_unit_test(test_bad_options),
+      cmocka_unit_test(test_control_names_are_unguessable),
       cmocka_unit_test(test_statuses),
       cmocka_unit_test(test_message_limits),
       cmocka_unit_test(test_wait_timeouts),

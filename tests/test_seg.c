@@ -147,6 +147,19 @@ static void test_generated_names(void **state) {
     assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw"
                            "xyz0123456789-_",
                            n[i]));
+  /* Many more: never the same twice (a collision among 200 draws of 108
+   * bits would mean a broken generator). */
+  {
+    static char names[200][SHMPOOL_NAME_MAX + 1];
+    size_t k, m;
+    for (k = 0; k < 200; k++) {
+      assert_int_equal(shmpool_seg_create(&c, NULL, 1, 0), 0);
+      strcpy(names[k], shmpool_seg_name(c));
+      shmpool_seg_close(c);
+      for (m = 0; m < k; m++)
+        assert_string_not_equal(names[k], names[m]);
+    }
+  }
   /* A generated name can be opened like any other. */
   assert_int_equal(shmpool_seg_open(&c, n, 0), 0);
   assert_int_equal(shmpool_seg_size(c), 100);

@@ -103,7 +103,7 @@ static WCHAR *shmpool__win_widen(const char *s) {
  * else crosses even though bInheritHandles must be TRUE for the list; where
  * the attribute list is unavailable, or there is no stdio to pass, nothing
  * is inherited at all. */
-static BOOL shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
+BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
                                         PROCESS_INFORMATION *pi) {
   static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
                                  STD_ERROR_HANDLE};
@@ -199,7 +199,7 @@ int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
   }
 
   memset(&pi, 0, sizeof pi);
-  if (!shmpool__win_create_process(wexe, cmd, &pi)) {
+  if (!shmpool__win_sys.CreateWorkerProcess(wexe, cmd, &pi)) {
     DWORD err = GetLastError();
     (void)shmpool__win_error(err);
     rc = err == ERROR_NOT_ENOUGH_MEMORY ? SHMPOOL_ENOMEM : SHMPOOL_ESPAWN;

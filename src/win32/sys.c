@@ -54,6 +54,16 @@ static DWORD WINAPI shmpool__win_Random(void *buf, ULONG len) {
   return st >= 0 ? 0 : ERROR_GEN_FAILURE;
 }
 
+static HANDLE WINAPI shmpool__win_CreateEventW(LPSECURITY_ATTRIBUTES sa,
+                                               BOOL manual, BOOL initial,
+                                               LPCWSTR name) {
+  return CreateEventW(sa, manual, initial, name);
+}
+static HANDLE WINAPI shmpool__win_OpenEventW(DWORD access, BOOL inherit,
+                                             LPCWSTR name) {
+  return OpenEventW(access, inherit, name);
+}
+
 shmpool__win_syscalls shmpool__win_sys = {shmpool__win_CreateFileMappingW,
                                           shmpool__win_OpenFileMappingW,
                                           shmpool__win_MapViewOfFile,
@@ -62,7 +72,10 @@ shmpool__win_syscalls shmpool__win_sys = {shmpool__win_CreateFileMappingW,
                                           shmpool__win_CloseHandle,
                                           shmpool__win_OpenProcessToken,
                                           shmpool__win_GetTokenInformation,
-                                          shmpool__win_Random};
+                                          shmpool__win_Random,
+                                          shmpool__win_create_process,
+                                          shmpool__win_CreateEventW,
+                                          shmpool__win_OpenEventW};
 
 int shmpool__win_error(DWORD err) {
   shmpool__set_os_error((int)err);

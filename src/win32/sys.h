@@ -29,9 +29,20 @@ typedef struct shmpool__win_syscalls {
    PDWORD ret_len);
   /* Fills buf from the system CSPRNG; returns 0 or a Win32 error code. */
   DWORD(WINAPI *Random)(void *buf, ULONG len);
+  /* Starts a worker process suspended, inheriting stdio only
+   * (CreateProcessW; see src/win32/proc.c). */
+  BOOL(WINAPI *CreateWorkerProcess)
+  (WCHAR *exe, WCHAR *cmd, PROCESS_INFORMATION *pi);
+  HANDLE(WINAPI *CreateEventW)
+  (LPSECURITY_ATTRIBUTES sa, BOOL manual, BOOL initial, LPCWSTR name);
+  HANDLE(WINAPI *OpenEventW)(DWORD access, BOOL inherit, LPCWSTR name);
 } shmpool__win_syscalls;
 
 extern shmpool__win_syscalls shmpool__win_sys;
+
+/* The default CreateWorkerProcess entry (src/win32/proc.c). */
+BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
+                                        PROCESS_INFORMATION *pi);
 
 /* Record a GetLastError() value for shmpool_last_os_error() and translate
  * it to a SHMPOOL_E* code: the backend's one translation point. */

@@ -38,7 +38,7 @@ int shmpool__plat_waker_create(shmpool__plat_waker *w, const char *ctl_name,
   rc = shmpool__win_sa_init(&sa);
   if (rc != 0)
     return rc;
-  h = CreateEventW(&sa.sa, FALSE, FALSE, name);
+  h = shmpool__win_sys.CreateEventW(&sa.sa, FALSE, FALSE, name);
   if (h == NULL) {
     rc = shmpool__win_error(GetLastError());
   } else if (GetLastError() == ERROR_ALREADY_EXISTS) {
@@ -58,7 +58,8 @@ int shmpool__plat_waker_open(shmpool__plat_waker *w, const char *ctl_name,
   HANDLE h;
   w->handle = 0;
   shmpool__win_event_name(name, ctl_name, suffix);
-  h = OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, name);
+  h = shmpool__win_sys.OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE,
+                                  name);
   if (h == NULL)
     return shmpool__win_error(GetLastError());
   w->handle = (intptr_t)h;

@@ -108,6 +108,57 @@ static void test_other_users_object_refused(void **state) {
   assert_int_equal(shm_unlink(os_name), 0);
 }
 
+/* helper, run as nobody: create a persistent segment. */
+static int helper_create_persistent(int argc, char **argv) {
+  shmpool_seg *seg;
+  if (argc != 1 ||
+      shmpool_seg_create(&seg, argv[0], 4096, SHMPOOL_SEG_PERSIST) != 0)
+    return 2;
+  memset(shmpool_seg_data(seg), 0x66, 4096);
+  return shmpool_seg_close(seg) == 0 ? 0 : 3;
+}
+
+static void test_segment_of_nobody_refused(void **state) {
+  char name[32], os_name[40], self[4096], cmd[4600];
+  shmpool_seg *seg = (shmpool_seg *)&seg;
+  ssize_t n;
+  struct stat st;
+  (void)state;
+  if (geteuid() != 0 || system("command -v setpriv >/dev/null 2>&1") != 0) {
+    print_message("skipped: needs root and setpriv to act as nobody\n");
+    skip();
+  }
+  test_name(name, sizeof name, "nobody");
+  snprintf(os_name, sizeof os_name, "/%s", name);
+  n = readlink("/proc/self/exe", self, sizeof self - 1);
+  assert_true(n > 0);
+  self[n] = '\0';
+  /* A real process of another user creates it through shmpool. */
+  snprintf(cmd, sizeof cmd,
+           "setpriv --reuid=nobody --regid=nogroup --clear-groups "
+           "'%s' --helper create-persistent %s",
+           self, name);
+  if (system(cmd) != 0) {
+    print_message("skipped: nobody cannot run the test binary here\n");
+    skip();
+  }
+  {
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_not_equal(st.st_uid, 0);
+  }
+  /* Root is refused, whatever it asks for, and cannot create over it. */
+  assert_int_equal(shmpool_seg_open(&seg, name, 0), SHMPOOL_EACCES);
+  assert_null(seg);
+  assert_int_equal(shmpool_seg_open(&seg, name, SHMPOOL_SEG_READONLY),
+                   SHMPOOL_EACCES);
+  assert_int_equal(shmpool_seg_open(&seg, name, SHMPOOL_SEG_RAW),
+                   SHMPOOL_EACCES);
+  assert_int_equal(shmpool_seg_create(&seg, name, 4096, 0), SHMPOOL_EEXIST);
+  assert_int_equal(shm_unlink(os_name), 0);
+}
+
 /* ---- capacity in a 1 MiB /dev/shm --------------------------------------- */
 
 /* Runs inside "unshare -m" with a 1 MiB tmpfs on /dev/shm. */
@@ -327,13 +378,16 @@ static void test_fallocate_unsupported_falls_back(void **state) {
   assert_true(rc == SHMPOOL_ENOSPC || rc == SHMPOOL_ENOMEM);
 }
 
-static const test_helper helpers[] = {{"small-shm", helper_small_shm},
-                                      {NULL, NULL}};
+static const test_helper helpers[] = {
+    {"small-shm", helper_small_shm},
+    {"create-persistent", helper_create_persistent},
+    {NULL, NULL}};
 
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mode_is_0600),
       cmocka_unit_test(test_other_users_object_refused),
+      cmocka_unit_test(test_segment_of_nobody_refused),
       cmocka_unit_test(test_enospc_in_small_dev_shm),
       cmocka_unit_test(test_create_syscall_failures),
       cmocka_unit_test(test_open_syscall_failures),

@@ -1,0 +1,316 @@
+/* POSIX fault injection beyond segment create/open: pool start, submit,
+ * close and destroy with system calls failing through the backend's
+ * system-call table. Each case checks the documented error and that no
+ * descriptor, segment or process is left behind.
+ *
+ * The test binary is also the worker image; injected failures only touch
+ * the parent (the table is per process).
+ *
+ * SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "posix/sys.h"
+#include "shmpool.h"
+#include "support.h"
+
+static int t_pid(shmpool_task *t) {
+  long pid = (long)getpid();
+  return shmpool_task_reply(t, &pid, sizeof pid);
+}
+
+static int t_hang(shmpool_task *t) {
+  (void)t;
+  test_sleep_ms(60000);
+  return 0;
+}
+
+static const shmpool_task_def tasks[] = {
+    {"pid", t_pid}, {"hang", t_hang}, {NULL, NULL}};
+
+static shmpool__posix_syscalls saved;
+
+static int count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* Our child processes that have not been reaped (zombies included). */
+static int count_children(void) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL) {
+    char path[64], buf[512];
+    const char *p;
+    long ppid;
+    FILE *f;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    p = fgets(buf, sizeof buf, f);
+    fclose(f);
+    if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+      continue;
+    if (sscanf(p + 2, "%*c %ld", &ppid) == 1 && ppid == (long)getpid())
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* ---- injections --------------------------------------------------------- */
+
+static int spawn_calls, spawn_fail_from, spawn_errno;
+static int counting_spawn(pid_t *pid, const char *path, char *const argv[]) {
+  if (++spawn_calls >= spawn_fail_from)
+    return spawn_errno;
+  return saved.spawn(pid, path, argv);
+}
+
+static int fail_errno;
+static int fail_shm_open(const char *n, int f, mode_t m) {
+  (void)n, (void)f, (void)m;
+  errno = fail_errno;
+  return -1;
+}
+static void *fail_mmap(void *a, size_t l, int p, int f, int fd, off_t o) {
+  (void)a, (void)l, (void)p, (void)f, (void)fd, (void)o;
+  errno = fail_errno;
+  return MAP_FAILED;
+}
+static int fail_munmap(void *a, size_t l) {
+  saved.munmap(a, l); /* really unmap, then report failure */
+  errno = fail_errno;
+  return -1;
+}
+static int fail_shm_unlink(const char *n) {
+  (void)n;
+  errno = fail_errno;
+  return -1;
+}
+static pid_t echild_waitpid(pid_t pid, int *status, int options) {
+  /* Someone else reaped our child (SIGCHLD ignored, a waitpid(-1)). */
+  pid_t r = saved.waitpid(pid, status, options);
+  if (r == pid) {
+    errno = ECHILD;
+    return -1;
+  }
+  return r;
+}
+
+static shmpool_options two_workers(void) {
+  shmpool_options o;
+  shmpool_options_init(&o);
+  o.workers = 2;
+  o.tasks = tasks;
+  o.shutdown_timeout_ms = 200;
+  return o;
+}
+
+static void assert_nothing_left(int fds, int segs) {
+  assert_int_equal(count_fds(), fds);
+  assert_int_equal(test_count_my_segments(), segs);
+  assert_int_equal(count_children(), 0);
+}
+
+/* ---- pool start ------------------------------------------------------- */
+
+static void test_create_spawn_fails(void **state) {
+  static const int fail_from[] = {1, 2};
+  int fds = count_fds(), segs = test_count_my_segments();
+  size_t i;
+  (void)state;
+  for (i = 0; i < 2; i++) {
+    shmpool_options o = two_workers();
+    shmpool *pool = (shmpool *)&pool;
+    spawn_calls = 0;
+    spawn_fail_from = fail_from[i];
+    spawn_errno = EAGAIN;
+    shmpool__posix_sys.spawn = counting_spawn;
+    /* The first worker may already run when the second cannot start: it
+     * must be stopped and reaped, the control segment removed. */
+    assert_int_equal(shmpool_create(&pool, &o), SHMPOOL_ESPAWN);
+    shmpool__posix_sys = saved;
+    assert_null(pool);
+    assert_int_equal(shmpool_last_os_error(), EAGAIN);
+    assert_nothing_left(fds, segs);
+  }
+}
+
+static void test_create_control_segment_fails(void **state) {
+  int fds = count_fds(), segs = test_count_my_segments();
+  shmpool_options o = two_workers();
+  shmpool *pool;
+  (void)state;
+  fail_errno = EMFILE;
+  shmpool__posix_sys.shm_open = fail_shm_open;
+  assert_int_equal(shmpool_create(&pool, &o), SHMPOOL_EMFILE);
+  shmpool__posix_sys = saved;
+  assert_nothing_left(fds, segs);
+  fail_errno = ENOMEM;
+  shmpool__posix_sys.mmap = fail_mmap;
+  assert_int_equal(shmpool_create(&pool, &o), SHMPOOL_ENOMEM);
+  shmpool__posix_sys = saved;
+  assert_nothing_left(fds, segs);
+}
+
+/* ---- a pool whose workers die and cannot be replaced ------------------- */
+
+static long task_pid(shmpool *pool) {
+  shmpool_result r;
+  long pid = 0;
+  assert_int_equal(shmpool_submit(pool, "pid", NULL, 0, NULL, 0, NULL), 0);
+  assert_int_equal(shmpool_wait(pool, &r, 30000), 0);
+  assert_int_equal(r.status, 0);
+  memcpy(&pid, r.data, sizeof pid);
+  return pid;
+}
+
+static void test_no_replacement_possible(void **state) {
+  int fds = count_fds(), segs = test_count_my_segments();
+  shmpool_options o = two_workers();
+  shmpool *pool;
+  shmpool_result r;
+  uint64_t t0;
+  int rc, i;
+  (void)state;
+  o.workers = 1;
+  assert_int_equal(shmpool_create(&pool, &o), 0);
+  /* From now on no worker can be started. */
+  spawn_calls = 0;
+  spawn_fail_from = 1;
+  spawn_errno = EAGAIN;
+  shmpool__posix_sys.spawn = counting_spawn;
+  kill((pid_t)task_pid(pool), SIGKILL);
+  /* Submitting never hangs: once the pool has given up on starting a
+   * worker, submit says there is none. Tasks accepted before that
+   * complete with EWORKER. */
+  t0 = test_now_ms();
+  for (i = 0;; i++) {
+    rc = shmpool_submit_timeout(pool, "pid", NULL, 0, NULL, 0, NULL, 100);
+    if (rc == SHMPOOL_EWORKER)
+      break;
+    assert_true(rc == 0 || rc == SHMPOOL_EAGAIN);
+    assert_true(test_now_ms() - t0 < 20000);
+  }
+  while ((rc = shmpool_wait(pool, &r, 1000)) == 0)
+    assert_int_equal(r.status, SHMPOOL_EWORKER);
+  assert_int_equal(rc, SHMPOOL_EIDLE);
+  shmpool__posix_sys = saved;
+  assert_int_equal(shmpool_destroy(pool), 0);
+  assert_nothing_left(fds, segs);
+}
+
+static void test_someone_else_reaps_a_worker(void **state) {
+  shmpool_options o = two_workers();
+  shmpool *pool;
+  shmpool_result r;
+  uint64_t id;
+  (void)state;
+  o.workers = 1;
+  assert_int_equal(shmpool_create(&pool, &o), 0);
+  shmpool__posix_sys.waitpid = echild_waitpid;
+  assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, &id), 0);
+  test_sleep_ms(50);
+  /* The worker is ours; find it through a second pool-less route: the
+   * task hangs, so kill every child that runs "--shmpool-worker". */
+  {
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      char path[64], buf[256];
+      FILE *f;
+      size_t n;
+      if (e->d_name[0] < '0' || e->d_name[0] > '9')
+        continue;
+      snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+      f = fopen(path, "rb");
+      if (f == NULL)
+        continue;
+      n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+      buf[n] = '\0';
+      if (n > strlen(buf) + 1 &&
+          strcmp(buf + strlen(buf) + 1, "--shmpool-worker") == 0 &&
+          strstr(buf + strlen(buf) + 18, shmpool_control_name(pool)) != NULL)
+        kill((pid_t)atol(e->d_name), SIGKILL);
+    }
+    closedir(d);
+  }
+  assert_int_equal(shmpool_wait(pool, &r, 30000), 0);
+  assert_true(r.id == id);
+  assert_int_equal(r.status, SHMPOOL_EWORKER);
+  assert_int_equal(r.exit_code, -1); /* how it ended is unknown */
+  shmpool__posix_sys = saved;
+  /* A replacement serves the next task. */
+  assert_true(task_pid(pool) > 0);
+  assert_int_equal(shmpool_destroy(pool), 0);
+}
+
+/* ---- close ------------------------------------------------------------- */
+
+static void test_close_failures(void **state) {
+  char name[32];
+  shmpool_seg *seg, *probe;
+  int fds = count_fds();
+  (void)state;
+  test_name(name, sizeof name, "closefail");
+  /* munmap fails: close says so, and still frees and unlinks. */
+  assert_int_equal(shmpool_seg_create(&seg, name, 4096, 0), 0);
+  fail_errno = EINVAL;
+  shmpool__posix_sys.munmap = fail_munmap;
+  assert_int_equal(shmpool_seg_close(seg), SHMPOOL_EIO);
+  shmpool__posix_sys = saved;
+  assert_int_equal(shmpool_seg_open(&probe, name, 0), SHMPOOL_ENOENT);
+  /* shm_unlink fails: close reports it (the name stays). */
+  assert_int_equal(shmpool_seg_create(&seg, name, 4096, 0), 0);
+  fail_errno = EACCES;
+  shmpool__posix_sys.shm_unlink = fail_shm_unlink;
+  assert_int_equal(shmpool_seg_close(seg), SHMPOOL_EACCES);
+  shmpool__posix_sys = saved;
+  assert_int_equal(shmpool_last_os_error(), EACCES);
+  assert_int_equal(shmpool_seg_unlink(name), 0);
+  assert_int_equal(count_fds(), fds);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest fault_tests[] = {
+      cmocka_unit_test(test_create_spawn_fails),
+      cmocka_unit_test(test_create_control_segment_fails),
+      cmocka_unit_test(test_no_replacement_possible),
+      cmocka_unit_test(test_someone_else_reaps_a_worker),
+      cmocka_unit_test(test_close_failures),
+  };
+  if (shmpool_is_worker(argc, argv))
+    return shmpool_worker_main(argc, argv, tasks);
+  saved = shmpool__posix_sys;
+  return cmocka_run_group_tests(fault_tests, NULL, NULL);
+}
