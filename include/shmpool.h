@@ -47,7 +47,7 @@ extern "C" {
 /* Errors                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Every error code, its value and its description. The values are part of
+/** Every error code, its value and its description. The values are part of
  * the ABI and never change. Task functions should return positive values (or
  * values below -1000) for their own failures so they never collide. */
 #define SHMPOOL_ERRNO_MAP(XX)                                                  \
@@ -69,7 +69,7 @@ extern "C" {
   XX(ESPAWN, -16, "cannot start a worker process")                             \
   XX(EPROTO, -17, "corrupt data in a pool's control segment")                  \
   XX(EBUSY, -18, "resource busy")                                              \
-  XX(EIO, -19, "unexpected operating system error")                           \
+  XX(EIO, -19, "unexpected operating system error")                            \
   XX(EIDLE, -20, "nothing to wait for: no task is in flight")
 
 enum shmpool_errno {
@@ -79,60 +79,60 @@ enum shmpool_errno {
       SHMPOOL_ERRNO_END_ = -21
 };
 
-/* A sentence describing err ("no such segment"). Unknown codes give
+/** A sentence describing err ("no such segment"). Unknown codes give
  * "unknown error". Never NULL. */
 SHMPOOL_EXTERN const char *shmpool_strerror(int err);
 
-/* The symbolic name of err ("SHMPOOL_ENOENT"), or "SHMPOOL_E?" for an
+/** The symbolic name of err ("SHMPOOL_ENOENT"), or "SHMPOOL_E?" for an
  * unknown code. Never NULL. */
 SHMPOOL_EXTERN const char *shmpool_err_name(int err);
 
-/* The raw operating-system error behind the most recent shmpool failure in
+/** The raw operating-system error behind the most recent shmpool failure in
  * the calling thread that came from a system call: an errno value on POSIX,
  * a GetLastError() value on Windows. 0 when the last failure did not come
  * from the OS (bad arguments, a corrupt header). Thread-local, like errno. */
 SHMPOOL_EXTERN int shmpool_last_os_error(void);
 
-/* SHMPOOL_VERSION_HEX of the library actually linked. */
+/** SHMPOOL_VERSION_HEX of the library actually linked. */
 SHMPOOL_EXTERN unsigned shmpool_version(void);
 
-/* "MAJOR.MINOR.PATCH" of the library actually linked. */
+/** "MAJOR.MINOR.PATCH" of the library actually linked. */
 SHMPOOL_EXTERN const char *shmpool_version_string(void);
 
 /* ------------------------------------------------------------------------ */
 /* Segments                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* A mapped named shared-memory segment. */
+/** A mapped named shared-memory segment. */
 typedef struct shmpool_seg shmpool_seg;
 
-/* open: map read-only. A write through the mapping faults (SIGSEGV on POSIX,
+/** open: map read-only. A write through the mapping faults (SIGSEGV on POSIX,
  * an access violation on Windows); the OS enforces it. Not valid at create. */
 #define SHMPOOL_SEG_READONLY 0x1u
-/* create: closing the creator's handle does not unlink the name.
+/** create: closing the creator's handle does not unlink the name.
  * Windows: the OS destroys a segment when its last handle closes, so a
  * persistent segment lives only while some process holds it open. */
 #define SHMPOOL_SEG_PERSIST 0x2u
-/* create/open: no shmpool header; the user's bytes start at offset 0. For
+/** create/open: no shmpool header; the user's bytes start at offset 0. For
  * sharing with programs that do not use shmpool (Python's
  * multiprocessing.shared_memory, for one). On open the size is what the OS
  * reports, which may be rounded up to a page. */
 #define SHMPOOL_SEG_RAW 0x4u
-/* create/open on Windows: use the Global\ namespace instead of Local\
+/** create/open on Windows: use the Global\ namespace instead of Local\
  * (creating there needs SeCreateGlobalPrivilege). POSIX has one namespace;
  * the flag is accepted and changes nothing. */
 #define SHMPOOL_SEG_GLOBAL 0x8u
-/* create: do not reserve the pages up front. For sparse segments: create
+/** create: do not reserve the pages up front. For sparse segments: create
  * only checks that the file system has room for the whole size, and touching
  * a page later can still fail (SIGBUS on POSIX) if memory runs out then.
  * Windows: commit is always charged at create (it touches no pages, so it is
  * cheap); the flag is accepted and changes nothing. */
 #define SHMPOOL_SEG_NORESERVE 0x10u
 
-/* Longest portable segment name, without the terminating NUL. */
+/** Longest portable segment name, without the terminating NUL. */
 #define SHMPOOL_NAME_MAX 30
 
-/* Create a new segment of exactly `size` user bytes and map it read-write.
+/** Create a new segment of exactly `size` user bytes and map it read-write.
  *
  * name:  1 to SHMPOOL_NAME_MAX characters of [A-Za-z0-9._-] ("." and ".."
  *        are refused). POSIX maps "foo" to "/foo"; Windows to "Local\foo"
@@ -160,7 +160,7 @@ typedef struct shmpool_seg shmpool_seg;
 SHMPOOL_EXTERN int shmpool_seg_create(shmpool_seg **seg, const char *name,
                                       size_t size, unsigned flags);
 
-/* Open an existing segment by name and map it. Never creates.
+/** Open an existing segment by name and map it. Never creates.
  *
  * flags: SHMPOOL_SEG_READONLY, _RAW, _GLOBAL.
  *
@@ -175,21 +175,21 @@ SHMPOOL_EXTERN int shmpool_seg_create(shmpool_seg **seg, const char *name,
 SHMPOOL_EXTERN int shmpool_seg_open(shmpool_seg **seg, const char *name,
                                     unsigned flags);
 
-/* The first user byte (64-byte aligned). NULL for a NULL seg. */
+/** The first user byte (64-byte aligned). NULL for a NULL seg. */
 SHMPOOL_EXTERN void *shmpool_seg_data(const shmpool_seg *seg);
 
-/* The user size: exactly the size given at create on every platform (for a
+/** The user size: exactly the size given at create on every platform (for a
  * raw segment opened by name, what the OS reports). 0 for a NULL seg. */
 SHMPOOL_EXTERN size_t shmpool_seg_size(const shmpool_seg *seg);
 
-/* The portable name ("foo", not "/foo"). Valid until the handle is closed.
+/** The portable name ("foo", not "/foo"). Valid until the handle is closed.
  * NULL for a NULL seg. */
 SHMPOOL_EXTERN const char *shmpool_seg_name(const shmpool_seg *seg);
 
-/* The flags the handle was created or opened with. */
+/** The flags the handle was created or opened with. */
 SHMPOOL_EXTERN unsigned shmpool_seg_flags(const shmpool_seg *seg);
 
-/* Close a handle and unmap it. If the handle created the segment without
+/** Close a handle and unmap it. If the handle created the segment without
  * SHMPOOL_SEG_PERSIST, the name is unlinked too: later opens fail with
  * ENOENT, while mappings other processes hold stay valid until they close.
  *
@@ -201,7 +201,7 @@ SHMPOOL_EXTERN unsigned shmpool_seg_flags(const shmpool_seg *seg);
  * freed anyway). */
 SHMPOOL_EXTERN int shmpool_seg_close(shmpool_seg *seg);
 
-/* Remove a name explicitly (for a persistent segment, or one whose creator
+/** Remove a name explicitly (for a persistent segment, or one whose creator
  * died). Mappings that are already open stay valid; new opens fail with
  * ENOENT.
  *
@@ -211,31 +211,30 @@ SHMPOOL_EXTERN int shmpool_seg_close(shmpool_seg *seg);
  * closes. A raw (headerless) object cannot be marked: ENOTSUP. */
 SHMPOOL_EXTERN int shmpool_seg_unlink(const char *name);
 
-/* Unlink by name with explicit flags: SHMPOOL_SEG_GLOBAL selects the Windows
+/** Unlink by name with explicit flags: SHMPOOL_SEG_GLOBAL selects the Windows
  * Global\ namespace. shmpool_seg_unlink(name) is
  * shmpool_seg_unlink_flags(name, 0). */
 SHMPOOL_EXTERN int shmpool_seg_unlink_flags(const char *name, unsigned flags);
 
-/* Check a portable name: 0 if valid, else EINVAL or ENAMETOOLONG. */
+/** Check a portable name: 0 if valid, else EINVAL or ENAMETOOLONG. */
 SHMPOOL_EXTERN int shmpool_name_check(const char *name);
-
 
 /* ------------------------------------------------------------------------ */
 /* Worker pool                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* A pool of worker processes. Used from one thread at a time; not usable in
+/** A pool of worker processes. Used from one thread at a time; not usable in
  * a child created by fork() after the pool (create a new pool there). */
 typedef struct shmpool shmpool;
 
-/* A task as a worker sees it, valid during the task function's call. */
+/** A task as a worker sees it, valid during the task function's call. */
 typedef struct shmpool_task shmpool_task;
 
-/* A task function: returns 0, or a nonzero status of its own (positive
+/** A task function: returns 0, or a nonzero status of its own (positive
  * values, so they never collide with SHMPOOL_E* codes). */
 typedef int (*shmpool_task_fn)(shmpool_task *task);
 
-/* One entry of a task table: a name (at most SHMPOOL_TASK_NAME_MAX
+/** One entry of a task table: a name (at most SHMPOOL_TASK_NAME_MAX
  * characters) and its function. A table ends with {NULL, NULL}. */
 typedef struct shmpool_task_def {
   const char *name;
@@ -243,47 +242,47 @@ typedef struct shmpool_task_def {
 } shmpool_task_def;
 
 #define SHMPOOL_TASK_NAME_MAX 63
-/* Most segments one task may name. */
+/** Most segments one task may name. */
 #define SHMPOOL_TASK_SEGS_MAX 16
 
 typedef struct shmpool_options {
-  /* Worker processes; 0 means one per CPU. */
+  /** Worker processes; 0 means one per CPU. */
   unsigned workers;
-  /* The task table, if the parent knows it (same executable): submit then
+  /** The task table, if the parent knows it (same executable): submit then
    * rejects an unknown name at once with SHMPOOL_ENOTASK. NULL: the worker
    * decides, and an unknown name completes with SHMPOOL_ENOTASK. */
   const shmpool_task_def *tasks;
-  /* Executable to start as a worker; NULL means this executable. It must
+  /** Executable to start as a worker; NULL means this executable. It must
    * call shmpool_is_worker() / shmpool_worker_main() first thing in main. */
   const char *worker_path;
-  /* A task run once in every worker before it takes work (like Python's
+  /** A task run once in every worker before it takes work (like Python's
    * Pool(initializer=, initargs=)), with init_arg as its argument; NULL for
    * none. If it fails in any worker, shmpool_create fails with its status. */
   const char *init_task;
   const void *init_arg;
   size_t init_arg_len;
-  /* Largest task argument, in bytes; 0 means 256. */
+  /** Largest task argument, in bytes; 0 means 256. */
   size_t max_arg_size;
-  /* Largest reply of a submitted task, in bytes; 0 means 256. */
+  /** Largest reply of a submitted task, in bytes; 0 means 256. */
   size_t max_reply_size;
-  /* Tasks queued per worker; 0 means 64. Rounded up to a power of two. */
+  /** Tasks queued per worker; 0 means 64. Rounded up to a power of two. */
   unsigned queue_depth;
-  /* Distinct segments the pool keeps attached at once (and so the bound on
+  /** Distinct segments the pool keeps attached at once (and so the bound on
    * each worker's cache of mappings); 0 means 64. */
   unsigned max_segments;
-  /* How long shmpool_create waits for every worker to be ready (including
+  /** How long shmpool_create waits for every worker to be ready (including
    * the initializer), in ms; 0 means 30000. */
   int start_timeout_ms;
-  /* How long shmpool_destroy lets workers finish their current task before
+  /** How long shmpool_destroy lets workers finish their current task before
    * killing them, in ms; 0 means 5000. */
   int shutdown_timeout_ms;
 } shmpool_options;
 
-/* Fill opts with defaults (all zero / NULL). Always call it first: fields
+/** Fill opts with defaults (all zero / NULL). Always call it first: fields
  * may be added at the end in later minor versions. */
 SHMPOOL_EXTERN void shmpool_options_init(shmpool_options *opts);
 
-/* Start a pool: create its control segment, start the workers (new process
+/** Start a pool: create its control segment, start the workers (new process
  * images: posix_spawn / CreateProcessW; nothing but stdio is inherited),
  * wait until every worker has run the initializer and is ready.
  *
@@ -298,10 +297,9 @@ SHMPOOL_EXTERN void shmpool_options_init(shmpool_options *opts);
  * Workers exit within a second of the parent's death (Linux: a pidfd watch;
  * elsewhere kqueue or polling; Windows: a job object that kills them when
  * the parent's last handle goes, plus a watch on the parent process). */
-SHMPOOL_EXTERN int shmpool_create(shmpool **pool,
-                                  const shmpool_options *opts);
+SHMPOOL_EXTERN int shmpool_create(shmpool **pool, const shmpool_options *opts);
 
-/* Queue one task: the registered name `task`, an argument (copied; at most
+/** Queue one task: the registered name `task`, an argument (copied; at most
  * max_arg_size bytes) and up to SHMPOOL_TASK_SEGS_MAX segments that the
  * worker attaches by name, in the same order (shmpool_task_seg). Workers
  * map a segment with the access of the handle passed here: pass a handle
@@ -326,7 +324,7 @@ SHMPOOL_EXTERN int shmpool_submit(shmpool *pool, const char *task,
                                   shmpool_seg *const *segs, size_t nsegs,
                                   uint64_t *id);
 
-/* shmpool_submit with a limit on blocking: timeout_ms 0 never blocks,
+/** shmpool_submit with a limit on blocking: timeout_ms 0 never blocks,
  * -1 blocks as long as needed. Returns SHMPOOL_EAGAIN if there is still no
  * room in any queue when the time is up. */
 SHMPOOL_EXTERN int shmpool_submit_timeout(shmpool *pool, const char *task,
@@ -335,13 +333,13 @@ SHMPOOL_EXTERN int shmpool_submit_timeout(shmpool *pool, const char *task,
                                           size_t nsegs, uint64_t *id,
                                           int timeout_ms);
 
-/* The outcome of one task. */
+/** The outcome of one task. */
 typedef struct shmpool_result {
-  uint64_t id;      /* as returned by submit */
-  int status;       /* the task function's return value, or SHMPOOL_E* */
-  const void *data; /* the reply; valid until the next shmpool_wait() */
+  uint64_t id;      /**< as returned by submit */
+  int status;       /**< the task function's return value, or SHMPOOL_E* */
+  const void *data; /**< the reply; valid until the next shmpool_wait() */
   size_t len;
-  /* For SHMPOOL_EWORKER: how the worker ended. exit_code is its exit
+  /** For SHMPOOL_EWORKER: how the worker ended. exit_code is its exit
    * status (Windows: the process exit code, e.g. 0xC0000005 for an access
    * violation), or -1 if it was killed by a signal or is unknown;
    * term_signal is the POSIX signal that killed it, else 0. */
@@ -349,7 +347,7 @@ typedef struct shmpool_result {
   int term_signal;
 } shmpool_result;
 
-/* Wait for the next task to complete, in completion order, up to
+/** Wait for the next task to complete, in completion order, up to
  * timeout_ms (0: poll, -1: as long as needed).
  *
  * Errors: ETIMEDOUT, EIDLE (no task is in flight: nothing to wait for).
@@ -357,7 +355,7 @@ typedef struct shmpool_result {
 SHMPOOL_EXTERN int shmpool_wait(shmpool *pool, shmpool_result *res,
                                 int timeout_ms);
 
-/* Run `task` on n arguments (args + i * arg_size; arg_size may be 0, the
+/** Run `task` on n arguments (args + i * arg_size; arg_size may be 0, the
  * task then tells elements apart by shmpool_task_id()) across the workers
  * in chunks, and wait for all of them. Element i's reply goes to
  * results + i * result_size (zero-padded; a reply longer than result_size
@@ -374,14 +372,14 @@ SHMPOOL_EXTERN int shmpool_map(shmpool *pool, const char *task,
                                void *results, size_t result_size,
                                int *statuses);
 
-/* The number of worker processes. */
+/** The number of worker processes. */
 SHMPOOL_EXTERN unsigned shmpool_workers(const shmpool *pool);
 
-/* The name of the pool's control segment (for diagnostics and the shmpool
+/** The name of the pool's control segment (for diagnostics and the shmpool
  * tool: a pool whose process was killed leaves it behind on POSIX). */
 SHMPOOL_EXTERN const char *shmpool_control_name(const shmpool *pool);
 
-/* Stop the pool: workers finish the task they are running and exit; any
+/** Stop the pool: workers finish the task they are running and exit; any
  * still running after shutdown_timeout_ms are killed. Results not yet
  * waited for are discarded, the pool's segment references released, and
  * its control segment removed. NULL is fine. Returns 0. */
@@ -389,7 +387,7 @@ SHMPOOL_EXTERN int shmpool_destroy(shmpool *pool);
 
 /* ---- worker side ------------------------------------------------------- */
 
-/* Nonzero if this process was started as a pool worker. Call it first
+/** Nonzero if this process was started as a pool worker. Call it first
  * thing in main():
  *
  *   if (shmpool_is_worker(argc, argv))
@@ -397,29 +395,29 @@ SHMPOOL_EXTERN int shmpool_destroy(shmpool *pool);
  */
 SHMPOOL_EXTERN int shmpool_is_worker(int argc, char **argv);
 
-/* Serve tasks from `tasks` until the pool shuts down or the parent dies;
+/** Serve tasks from `tasks` until the pool shuts down or the parent dies;
  * returns the exit status for main(). */
 SHMPOOL_EXTERN int shmpool_worker_main(int argc, char **argv,
                                        const shmpool_task_def *tasks);
 
-/* The task's argument (NULL when its length is 0). */
+/** The task's argument (NULL when its length is 0). */
 SHMPOOL_EXTERN const void *shmpool_task_arg(const shmpool_task *task,
                                             size_t *len);
 
-/* The task's id: what shmpool_submit returned, or for shmpool_map the
+/** The task's id: what shmpool_submit returned, or for shmpool_map the
  * element's index. */
 SHMPOOL_EXTERN uint64_t shmpool_task_id(const shmpool_task *task);
 
-/* How many segments the task names. */
+/** How many segments the task names. */
 SHMPOOL_EXTERN size_t shmpool_task_nsegs(const shmpool_task *task);
 
-/* The data of segment i (in the order given to submit / map), attached by
+/** The data of segment i (in the order given to submit / map), attached by
  * name and cached by this worker; *size (if not NULL) gets its size. NULL
  * if i is out of range. */
 SHMPOOL_EXTERN void *shmpool_task_seg(shmpool_task *task, size_t i,
                                       size_t *size);
 
-/* Set the task's reply (copied; the last call wins). Errors: EMSGSIZE (longer
+/** Set the task's reply (copied; the last call wins). Errors: EMSGSIZE (longer
  * than the pool's max_reply_size, or map's result_size). */
 SHMPOOL_EXTERN int shmpool_task_reply(shmpool_task *task, const void *data,
                                       size_t len);
@@ -428,4 +426,4 @@ SHMPOOL_EXTERN int shmpool_task_reply(shmpool_task *task, const void *data,
 }
 #endif
 
-#endif /* SHMPOOL_H */
+#endif /**< SHMPOOL_H */

@@ -138,6 +138,19 @@ if [ "${1:-}" = "--body" ]; then
   consumers-windows) consumers_windows ;;
   appveyor) "$py" tools/check-appveyor.py ;;
   fuzz) sh tools/fuzz.sh ;;
+  docs)
+    rm -rf build/docs
+    cmake -S . -B build/docs -G Ninja -DSHMPOOL_BUILD_DOCS=ON \
+      -DSHMPOOL_BUILD_TESTS=OFF -DSHMPOOL_BUILD_EXAMPLES=OFF \
+      -DSHMPOOL_BUILD_BENCH=OFF -DSHMPOOL_BUILD_TOOLS=OFF
+    cmake --build build/docs -t docs
+    # Every public function has its page entry.
+    for f in $(grep -o 'SHMPOOL_EXTERN [^(]*(' include/shmpool.h |
+               grep -o 'shmpool_[a-z_]*'); do
+      grep -q "$f" build/docs/docs/html/shmpool_8h.html ||
+        { echo "undocumented in the reference: $f"; exit 1; }
+    done
+    ;;
   *) workflow "$2" ;;
   esac
   exit 0
@@ -146,7 +159,7 @@ fi
 run_leg() {
   case $1 in
   dev | asan | tsan | mingw-wine | msvc-wine | consumers | consumers-windows | \
-    appveyor | fuzz)
+    appveyor | fuzz | docs)
     leg "$1" sh "$0" --body "$1"
     ;;
   *)
@@ -159,7 +172,7 @@ run_leg() {
 total_start=$(now)
 if [ $# -eq 0 ]; then
   set -- dev asan tsan mingw-wine msvc-wine consumers consumers-windows \
-    fuzz appveyor
+    fuzz docs appveyor
 fi
 for l in "$@"; do
   run_leg "$l"
