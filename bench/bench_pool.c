@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "shmpool.h"
 
 #if defined(_WIN32)
@@ -36,29 +37,6 @@
 #include <unistd.h>
 extern char **environ;
 #endif
-
-static double now_s(void) {
-#if defined(_WIN32)
-  LARGE_INTEGER f, c;
-  QueryPerformanceFrequency(&f);
-  QueryPerformanceCounter(&c);
-  return (double)c.QuadPart / (double)f.QuadPart;
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-#endif
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void check(const char *what, int rc) {
   if (rc != 0) {
@@ -148,7 +126,7 @@ static void bench_stream(int quick) {
   shmpool *pool = make_pool();
   shmpool_result r;
   uint64_t sent = 0, got = 0;
-  double t0 = now_s(), dt;
+  double t0 = bench_now_s(), dt;
   while (got < n) {
     while (sent < n && sent - got < window) {
       check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
@@ -157,7 +135,7 @@ static void bench_stream(int quick) {
     check("wait", shmpool_wait(pool, &r, -1));
     got++;
   }
-  dt = now_s() - t0;
+  dt = bench_now_s() - t0;
   printf("stream_tasks_per_s %.0f tasks/s\n", (double)n / dt);
   shmpool_destroy(pool);
 }
@@ -173,16 +151,16 @@ static void bench_map(int quick) {
   for (i = 0; i < n; i++)
     args[i] = (int64_t)i;
   for (round = 0; round < 5; round++) {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     check("map", shmpool_map(pool, "echo", args, sizeof *args, n, NULL, 0, out,
                              sizeof *out, NULL));
-    times[round] = now_s() - t0;
+    times[round] = bench_now_s() - t0;
     if (out[n - 1] != (int64_t)(n - 1)) {
       fprintf(stderr, "bench_pool: map returned wrong results\n");
       exit(1);
     }
   }
-  printf("map_tasks_per_s %.0f tasks/s\n", (double)n / median(times, 5));
+  printf("map_tasks_per_s %.0f tasks/s\n", (double)n / bench_median(times, 5));
   shmpool_destroy(pool);
   free(args);
   free(out);
@@ -194,14 +172,14 @@ static void bench_start(int quick) {
   int i;
   for (i = 0; i < rounds; i++) {
     shmpool_result r;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     shmpool *pool = make_pool();
     check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
     check("wait", shmpool_wait(pool, &r, -1));
-    t[i] = now_s() - t0;
+    t[i] = bench_now_s() - t0;
     shmpool_destroy(pool);
   }
-  printf("start_ms %.3f ms\n", median(t, (size_t)rounds) * 1e3);
+  printf("start_ms %.3f ms\n", bench_median(t, (size_t)rounds) * 1e3);
   free(t);
 }
 
@@ -217,12 +195,12 @@ static void bench_rtt(int quick) {
   }
   for (i = 0; i < n; i++) {
     shmpool_result r;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
     check("wait", shmpool_wait(pool, &r, -1));
-    t[i] = now_s() - t0;
+    t[i] = bench_now_s() - t0;
   }
-  printf("rtt_us %.3f us\n", median(t, (size_t)n) * 1e6);
+  printf("rtt_us %.3f us\n", bench_median(t, (size_t)n) * 1e6);
   shmpool_destroy(pool);
   free(t);
 }
@@ -287,12 +265,12 @@ static void bench_raw_rtt(const char *self, int quick) {
 #endif
     for (i = -1000; i < n; i++) {
       uint32_t v = (uint32_t)(i + 1001);
-      double t0 = now_s();
+      double t0 = bench_now_s();
       __atomic_store_n(&pp->ping, v, __ATOMIC_RELEASE);
       while (__atomic_load_n(&pp->pong, __ATOMIC_ACQUIRE) != v) {
       }
       if (i >= 0)
-        t[i] = now_s() - t0;
+        t[i] = bench_now_s() - t0;
     }
     __atomic_store_n(&pp->ping, UINT32_MAX, __ATOMIC_RELEASE);
 #if defined(_WIN32)
@@ -303,7 +281,7 @@ static void bench_raw_rtt(const char *self, int quick) {
     waitpid(pid, NULL, 0);
 #endif
   }
-  printf("raw_rtt_us %.3f us\n", median(t, (size_t)n) * 1e6);
+  printf("raw_rtt_us %.3f us\n", bench_median(t, (size_t)n) * 1e6);
   shmpool_seg_close(seg);
   free(t);
 }
@@ -402,19 +380,19 @@ static void bench_sum(double gib, int quick) {
   expect = sum_with_threads(v, n); /* also warms the page tables */
   pool = make_pool();
   {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     check("map", shmpool_map(pool, "sum", sl, sizeof *sl, 8, &seg, 1, sums,
                              sizeof *sums, NULL));
-    first = now_s() - t0;
+    first = bench_now_s() - t0;
   }
   for (r = 0; r < rounds; r++) {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     got = sum_with_threads(v, n);
-    tt[r] = now_s() - t0;
-    t0 = now_s();
+    tt[r] = bench_now_s() - t0;
+    t0 = bench_now_s();
     check("map", shmpool_map(pool, "sum", sl, sizeof *sl, 8, &seg, 1, sums,
                              sizeof *sums, NULL));
-    tp[r] = now_s() - t0;
+    tp[r] = bench_now_s() - t0;
     got = 0;
     for (i = 0; i < 8; i++)
       got += sums[i];
@@ -430,14 +408,14 @@ static void bench_sum(double gib, int quick) {
     shmpool_seg *again;
     double t0;
     check("open array", shmpool_seg_open(&again, shmpool_seg_name(seg), 0));
-    t0 = now_s();
+    t0 = bench_now_s();
     got = sum_with_threads((const double *)shmpool_seg_data(again), n);
-    printf("threads_first_ms %.2f ms\n", (now_s() - t0) * 1e3);
+    printf("threads_first_ms %.2f ms\n", (bench_now_s() - t0) * 1e3);
     shmpool_seg_close(again);
   }
   printf("sum_first_ms %.2f ms\n", first * 1e3);
-  printf("sum_ms %.2f ms\n", median(tp, (size_t)rounds) * 1e3);
-  printf("threads_sum_ms %.2f ms\n", median(tt, (size_t)rounds) * 1e3);
+  printf("sum_ms %.2f ms\n", bench_median(tp, (size_t)rounds) * 1e3);
+  printf("threads_sum_ms %.2f ms\n", bench_median(tt, (size_t)rounds) * 1e3);
   printf("array_mib %.1f MiB\n", (double)n * 8 / (1 << 20));
 
   /* Memory of the tree while the workers hold the array. */

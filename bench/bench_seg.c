@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "shmpool.h"
 
 #if defined(_WIN32)
@@ -31,29 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 #endif
-
-static double now_ns(void) {
-#if defined(_WIN32)
-  LARGE_INTEGER f, c;
-  QueryPerformanceFrequency(&f);
-  QueryPerformanceCounter(&c);
-  return (double)c.QuadPart * 1e9 / (double)f.QuadPart;
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-#endif
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "bench_seg: %s: %s\n", what, shmpool_strerror(rc));
@@ -160,7 +138,7 @@ static void raw_close(raw_seg *s, const char *name, size_t size, int unlink) {
 #define ROUNDS 9
 
 static double time_create_close_shmpool(int iters, const char *name) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
   int i, rc;
   for (i = 0; i < iters; i++) {
     shmpool_seg *seg;
@@ -168,11 +146,11 @@ static double time_create_close_shmpool(int iters, const char *name) {
       die("create", rc);
     shmpool_seg_close(seg);
   }
-  return (now_ns() - t0) / iters;
+  return (bench_now_ns() - t0) / iters;
 }
 
 static double time_create_close_raw(int iters, const char *name, int reserve) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
   int i;
   for (i = 0; i < iters; i++) {
     raw_seg s;
@@ -180,11 +158,11 @@ static double time_create_close_raw(int iters, const char *name, int reserve) {
       die("raw create", SHMPOOL_EIO);
     raw_close(&s, name, 4096, 1);
   }
-  return (now_ns() - t0) / iters;
+  return (bench_now_ns() - t0) / iters;
 }
 
 static double time_open_close_shmpool(int iters, const char *name) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
   int i, rc;
   for (i = 0; i < iters; i++) {
     shmpool_seg *seg;
@@ -192,11 +170,11 @@ static double time_open_close_shmpool(int iters, const char *name) {
       die("open", rc);
     shmpool_seg_close(seg);
   }
-  return (now_ns() - t0) / iters;
+  return (bench_now_ns() - t0) / iters;
 }
 
 static double time_open_close_raw(int iters, const char *name, size_t size) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
   int i;
   for (i = 0; i < iters; i++) {
     raw_seg s;
@@ -204,28 +182,28 @@ static double time_open_close_raw(int iters, const char *name, size_t size) {
       die("raw open", SHMPOOL_EIO);
     raw_close(&s, name, size, 0);
   }
-  return (now_ns() - t0) / iters;
+  return (bench_now_ns() - t0) / iters;
 }
 
 static double time_fill_shmpool(size_t size, const char *name, unsigned flags) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
   shmpool_seg *seg;
   int rc;
   if ((rc = shmpool_seg_create(&seg, name, size, flags)) != 0)
     die("create 1 GiB", rc);
   memset(shmpool_seg_data(seg), 1, size);
   shmpool_seg_close(seg);
-  return now_ns() - t0;
+  return bench_now_ns() - t0;
 }
 
 static double time_fill_raw(size_t size, const char *name) {
-  double t0 = now_ns();
+  double t0 = bench_now_ns();
   raw_seg s;
   if (raw_create(&s, name, size, 0) != 0)
     die("raw create 1 GiB", SHMPOOL_EIO);
   memset(s.p, 1, size);
   raw_close(&s, name, size, 1);
-  return now_ns() - t0;
+  return bench_now_ns() - t0;
 }
 
 int main(int argc, char **argv) {
@@ -247,9 +225,9 @@ int main(int argc, char **argv) {
     b[i] = time_create_close_raw(iters, name, 0);
     c[i] = time_create_close_raw(iters, name, 1);
   }
-  r1 = median(a, ROUNDS);
-  r2 = median(b, ROUNDS);
-  r3 = median(c, ROUNDS);
+  r1 = bench_median(a, ROUNDS);
+  r2 = bench_median(b, ROUNDS);
+  r3 = bench_median(c, ROUNDS);
   printf("create+close 4 KiB   shmpool %8.0f ns   raw, same work %8.0f ns   "
          "ratio %.2f   (minimal raw calls %8.0f ns, ratio %.2f)\n",
          r1, r3, r1 / r3, r2, r1 / r2);
@@ -262,8 +240,8 @@ int main(int argc, char **argv) {
     b[i] = time_open_close_raw(iters, name, 4096 + 64);
   }
   shmpool_seg_close(held);
-  r1 = median(a, ROUNDS);
-  r2 = median(b, ROUNDS);
+  r1 = bench_median(a, ROUNDS);
+  r2 = bench_median(b, ROUNDS);
   printf("open+close 4 KiB     shmpool %8.0f ns   raw %8.0f ns   "
          "ratio %.2f\n",
          r1, r2, r1 / r2);
@@ -274,9 +252,9 @@ int main(int argc, char **argv) {
     b[i] = time_fill_raw(big, name);
     c[i] = time_fill_shmpool(big, name, SHMPOOL_SEG_NORESERVE);
   }
-  r3 = median(a, fill_rounds) / 1e6;
-  r4 = median(b, fill_rounds) / 1e6;
-  r5 = median(c, fill_rounds) / 1e6;
+  r3 = bench_median(a, (size_t)fill_rounds) / 1e6;
+  r4 = bench_median(b, (size_t)fill_rounds) / 1e6;
+  r5 = bench_median(c, (size_t)fill_rounds) / 1e6;
   printf("create+fill %4zu MiB  shmpool %8.1f ms   raw %8.1f ms   "
          "ratio %.2f   (NORESERVE %8.1f ms)\n",
          big >> 20, r3, r4, r3 / r4, r5);

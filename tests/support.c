@@ -308,3 +308,46 @@ long long test_shm_used_bytes(void) {
   return -1;
 #endif
 }
+
+int test_count_fds(void) {
+#if defined(__linux__)
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n - 1; /* the directory's own descriptor */
+#else
+  return -1;
+#endif
+}
+
+int test_pid_is_worker_of(long pid, const char *ctl_name) {
+#if defined(__linux__)
+  char path[64], buf[512];
+  const char *flag, *name;
+  size_t n;
+  FILE *f;
+  if (!test_pid_alive(pid))
+    return 0;
+  snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+  f = fopen(path, "rb");
+  if (f == NULL)
+    return 0;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* argv[0] NUL "--shmpool-worker" NUL name NUL */
+  flag = buf + strlen(buf) + 1;
+  if (flag >= buf + n || strcmp(flag, "--shmpool-worker") != 0)
+    return 0;
+  name = flag + strlen(flag) + 1;
+  return name < buf + n && strcmp(name, ctl_name) == 0;
+#else
+  (void)ctl_name;
+  return test_pid_alive(pid);
+#endif
+}

@@ -55,6 +55,16 @@ uint64_t test_now_ms(void);
 void test_sleep_ms(unsigned ms);
 long test_getpid(void);
 
+/* Open descriptors of this process (Linux), or -1 where unknown. */
+int test_count_fds(void);
+
+/* Whether pid is still a worker of the pool whose control segment is
+ * ctl_name: alive and, on Linux, started as "--shmpool-worker ctl_name".
+ * A pid seen earlier may belong to someone else by now: pid_max can be as
+ * low as 32768, and Windows recycles pids at once (there only liveness can
+ * be checked). */
+int test_pid_is_worker_of(long pid, const char *ctl_name);
+
 /* Whether process pid still runs (a zombie counts as gone). */
 int test_pid_alive(long pid);
 /* Kill process pid hard (SIGKILL / TerminateProcess). */

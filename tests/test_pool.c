@@ -730,34 +730,6 @@ static int helper_pool_parent(int argc, char **argv) {
   return 4;
 }
 
-/* Whether pid is still a worker of the pool whose control segment is
- * ctl: alive, and on Linux also started as "--shmpool-worker ctl" (a pid
- * can be reused within seconds where pid_max is 32768). */
-static int is_worker_of(long pid, const char *ctl) {
-#if defined(__linux__)
-  char path[64], buf[512];
-  size_t n;
-  FILE *f;
-  const char *flag;
-  if (!test_pid_alive(pid))
-    return 0;
-  snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-  f = fopen(path, "rb");
-  if (f == NULL)
-    return 0;
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  flag = buf + strlen(buf) + 1;
-  return flag < buf + n && strcmp(flag, "--shmpool-worker") == 0 &&
-         flag + strlen(flag) + 1 < buf + n &&
-         strcmp(flag + strlen(flag) + 1, ctl) == 0;
-#else
-  (void)ctl;
-  return test_pid_alive(pid);
-#endif
-}
-
 static void test_parent_killed(void **state) {
   char name[32];
   const char *args[2];
@@ -780,18 +752,20 @@ static void test_parent_killed(void **state) {
     assert_true(test_pid_alive(pids[i]));
   }
   ctl = (const char *)shmpool_seg_data(seg) + 64;
-  assert_true(is_worker_of(pids[0], ctl) && is_worker_of(pids[1], ctl));
+  assert_true(test_pid_is_worker_of(pids[0], ctl) &&
+              test_pid_is_worker_of(pids[1], ctl));
   /* SIGKILL: the parent runs no cleanup at all. */
   test_proc_kill(&parent);
   assert_int_equal(test_proc_wait(&parent, 10000, &ex), 0);
   t0 = test_now_ms();
-  while ((is_worker_of(pids[0], ctl) || is_worker_of(pids[1], ctl)) &&
+  while ((test_pid_is_worker_of(pids[0], ctl) ||
+          test_pid_is_worker_of(pids[1], ctl)) &&
          test_now_ms() - t0 < 5000)
     test_sleep_ms(10);
   print_message("workers gone %llu ms after the parent was killed\n",
                 (unsigned long long)(test_now_ms() - t0));
-  assert_false(is_worker_of(pids[0], ctl));
-  assert_false(is_worker_of(pids[1], ctl));
+  assert_false(test_pid_is_worker_of(pids[0], ctl));
+  assert_false(test_pid_is_worker_of(pids[1], ctl));
   assert_true(test_now_ms() - t0 < 3000);
   /* A parent killed with SIGKILL cannot remove its control segment on
    * POSIX (the shmpool tool's gc does); Windows removes it with the last

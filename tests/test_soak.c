@@ -74,53 +74,15 @@ static int t_die(shmpool_task *t) {
 static const shmpool_task_def tasks[] = {
     {"touch", t_touch}, {"die", t_die}, {NULL, NULL}};
 
-static int count_fds(void) {
-#if defined(__linux__)
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  int n = 0;
-  if (d == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL)
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-#else
-  return -1;
-#endif
-}
-
-/* Whether pid is a worker of one of our pools right now: a pid seen in a
- * reply may belong to someone else by now (pid_max can be as low as
- * 32768). Linux tells by the command line, "<exe> --shmpool-worker NAME". */
 static char ctl_names[NPOOLS][SHMPOOL_NAME_MAX + 1];
 
+/* Whether pid is, right now, a worker of one of our pools. */
 static int is_our_worker(long pid) {
-#if defined(__linux__)
-  char path[64], buf[512];
-  size_t n;
-  FILE *f;
-  const char *flag, *name;
   int p;
-  snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-  f = fopen(path, "rb");
-  if (f == NULL)
-    return 0;
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  flag = buf + strlen(buf) + 1;
-  if (flag >= buf + n || strcmp(flag, "--shmpool-worker") != 0)
-    return 0;
-  name = flag + strlen(flag) + 1;
   for (p = 0; p < NPOOLS; p++)
-    if (name < buf + n && strcmp(name, ctl_names[p]) == 0)
+    if (ON_LINUX && test_pid_is_worker_of(pid, ctl_names[p]))
       return 1;
   return 0;
-#else
-  (void)pid;
-  return 0;
-#endif
 }
 
 /* A tiny deterministic PRNG (xorshift64*): the run is reproducible. */
@@ -133,7 +95,7 @@ static uint64_t rng(void) {
 }
 
 static void test_stream_with_random_kills(void **state) {
-  int fds_before = count_fds(), segs_before = test_count_my_segments();
+  int fds_before = test_count_fds(), segs_before = test_count_my_segments();
   long long shm_before = test_shm_used_bytes();
   shmpool *pools[NPOOLS];
   shmpool_seg *segs[NSEGS];
@@ -250,7 +212,7 @@ static void test_stream_with_random_kills(void **state) {
    * memory. */
   for (i = 0; i < npids; i++)
     assert_false(is_our_worker(pids[i]));
-  assert_int_equal(count_fds(), fds_before);
+  assert_int_equal(test_count_fds(), fds_before);
   assert_int_equal(test_count_my_segments(), segs_before);
   if (shm_before >= 0)
     assert_true(test_shm_used_bytes() - shm_before < (1 << 20));

@@ -45,18 +45,6 @@ static const shmpool_task_def tasks[] = {
 
 static shmpool__posix_syscalls saved;
 
-static int count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  int n = 0;
-  if (d == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL)
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
 /* Our child processes that have not been reaped (zombies included). */
 static int count_children(void) {
   DIR *d = opendir("/proc");
@@ -136,7 +124,7 @@ static shmpool_options two_workers(void) {
 }
 
 static void assert_nothing_left(int fds, int segs) {
-  assert_int_equal(count_fds(), fds);
+  assert_int_equal(test_count_fds(), fds);
   assert_int_equal(test_count_my_segments(), segs);
   assert_int_equal(count_children(), 0);
 }
@@ -145,7 +133,7 @@ static void assert_nothing_left(int fds, int segs) {
 
 static void test_create_spawn_fails(void **state) {
   static const int fail_from[] = {1, 2};
-  int fds = count_fds(), segs = test_count_my_segments();
+  int fds = test_count_fds(), segs = test_count_my_segments();
   size_t i;
   (void)state;
   for (i = 0; i < 2; i++) {
@@ -166,7 +154,7 @@ static void test_create_spawn_fails(void **state) {
 }
 
 static void test_create_control_segment_fails(void **state) {
-  int fds = count_fds(), segs = test_count_my_segments();
+  int fds = test_count_fds(), segs = test_count_my_segments();
   shmpool_options o = two_workers();
   shmpool *pool;
   (void)state;
@@ -195,7 +183,7 @@ static long task_pid(shmpool *pool) {
 }
 
 static void test_no_replacement_possible(void **state) {
-  int fds = count_fds(), segs = test_count_my_segments();
+  int fds = test_count_fds(), segs = test_count_my_segments();
   shmpool_options o = two_workers();
   shmpool *pool;
   shmpool_result r;
@@ -280,7 +268,7 @@ static void test_someone_else_reaps_a_worker(void **state) {
 static void test_close_failures(void **state) {
   char name[32];
   shmpool_seg *seg, *probe;
-  int fds = count_fds();
+  int fds = test_count_fds();
   (void)state;
   test_name(name, sizeof name, "closefail");
   /* munmap fails: close says so, and still frees and unlinks. */
@@ -298,7 +286,7 @@ static void test_close_failures(void **state) {
   shmpool__posix_sys = saved;
   assert_int_equal(shmpool_last_os_error(), EACCES);
   assert_int_equal(shmpool_seg_unlink(name), 0);
-  assert_int_equal(count_fds(), fds);
+  assert_int_equal(test_count_fds(), fds);
 }
 
 int main(int argc, char **argv) {

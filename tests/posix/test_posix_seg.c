@@ -31,18 +31,6 @@
 
 extern char **environ;
 
-static int count_open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  int n = 0;
-  if (d == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL)
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
 static int count_dev_shm(void) {
   DIR *d = opendir("/dev/shm");
   struct dirent *e;
@@ -310,7 +298,7 @@ static void test_create_syscall_failures(void **state) {
   for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char name[32];
     shmpool_seg *seg = (shmpool_seg *)&seg;
-    int fds = count_open_fds();
+    int fds = test_count_fds();
     int generated = strcmp(cases[i].call, "random") == 0;
     test_name(name, sizeof name, "inj");
     fail_errno = cases[i].err;
@@ -323,7 +311,7 @@ static void test_create_syscall_failures(void **state) {
       assert_int_equal(shmpool_last_os_error(), cases[i].err);
     /* Nothing leaked: no descriptor, and no object (the name is free;
      * counting /dev/shm would race with tests running in parallel). */
-    assert_int_equal(count_open_fds(), fds);
+    assert_int_equal(test_count_fds(), fds);
     assert_int_equal(shmpool_seg_open(&seg, name, SHMPOOL_SEG_RAW),
                      SHMPOOL_ENOENT);
     assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
@@ -345,14 +333,14 @@ static void test_open_syscall_failures(void **state) {
   test_name(name, sizeof name, "injopen");
   assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
   for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    int fds = count_open_fds();
+    int fds = test_count_fds();
     other = (shmpool_seg *)&other;
     fail_errno = cases[i].err;
     inject(cases[i].call);
     assert_int_equal(shmpool_seg_open(&other, name, 0), cases[i].expected);
     shmpool__posix_sys = saved;
     assert_null(other);
-    assert_int_equal(count_open_fds(), fds);
+    assert_int_equal(test_count_fds(), fds);
   }
   /* After all that, the segment is intact and still owned. */
   assert_int_equal(shmpool_seg_open(&other, name, 0), 0);
