@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
-#include <sys/statvfs.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -298,16 +297,6 @@ int test_count_my_segments(void) {
 #endif
 }
 
-long long test_shm_used_bytes(void) {
-#if defined(__linux__)
-  struct statvfs v;
-  if (statvfs("/dev/shm", &v) != 0)
-    return -1;
-  return (long long)(v.f_blocks - v.f_bfree) * (long long)v.f_frsize;
-#else
-  return -1;
-#endif
-}
 
 int test_count_fds(void) {
 #if defined(__linux__)

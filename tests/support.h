@@ -73,8 +73,6 @@ void test_kill_pid(long pid);
  * (Linux; docs/FORMAT.md), or -1 where that cannot be counted. Safe while
  * other tests create segments in parallel. */
 int test_count_my_segments(void);
-/* Bytes used in /dev/shm (Linux), or -1. */
-long long test_shm_used_bytes(void);
 
 /* Make a crash kill the process plainly: no crash dialog or debugger on
  * Windows (nor Wine's winedbg), no sanitizer SIGSEGV handler on POSIX. */
