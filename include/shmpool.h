@@ -193,12 +193,15 @@ SHMPOOL_EXTERN unsigned shmpool_seg_flags(const shmpool_seg *seg);
  * SHMPOOL_SEG_PERSIST, the name is unlinked too: later opens fail with
  * ENOENT, while mappings other processes hold stay valid until they close.
  *
- * A pool that still has tasks in flight naming this segment keeps it alive:
- * the unmap and unlink then happen when the last such task completes (or the
- * pool is destroyed), and the name stays taken until then.
+ * Pools that sent the segment to their workers hold it too. If tasks
+ * naming it are still in flight, the name stays linked (and taken) until
+ * the last of them completes, so a worker can still attach; otherwise it
+ * is unlinked now. The pool's and its workers' mappings go when the pool
+ * releases the segment: as soon as its last task completes, or at the
+ * pool's next call (submit, wait, map) or destroy.
  *
- * NULL is fine. Returns 0, or EIO if the OS refused to unmap (the handle is
- * freed anyway). */
+ * NULL is fine. Returns 0, EIO if the OS refused to unmap, or the error of
+ * the unlink (EACCES...); the handle is freed anyway. */
 SHMPOOL_EXTERN int shmpool_seg_close(shmpool_seg *seg);
 
 /** Remove a name explicitly (for a persistent segment, or one whose creator
