@@ -134,10 +134,10 @@ enum shmpool__seg_kind {
 
 typedef struct shmpool__seg_report {
   int kind;
-  uint64_t size;     /* exact size, or what the OS reports for raw objects */
-  uint64_t os_size;  /* what the OS reports */
+  uint64_t size;    /* exact size, or what the OS reports for raw objects */
+  uint64_t os_size; /* what the OS reports */
   shmpool__hdr_info info; /* for SEGMENT and CONTROL */
-  int creator_alive; /* 1, 0, or -1 (unknown); for SEGMENT and CONTROL */
+  int creator_alive;      /* 1, 0, or -1 (unknown); for SEGMENT and CONTROL */
 } shmpool__seg_report;
 
 /* Look at the object `name` without waiting for a create in progress and

@@ -236,6 +236,10 @@ int shmpool__plat_proc_wait(shmpool__plat_proc *p, int timeout_ms,
 /* Kill it hard (SIGKILL / TerminateProcess); reap it with poll or wait. */
 void shmpool__plat_proc_kill(shmpool__plat_proc *p);
 
+/* Give up on a process that did not die when killed: release the handle
+ * without reaping it, so nobody waits on it forever. */
+void shmpool__plat_proc_release(shmpool__plat_proc *p);
+
 /* Worker side, first thing: make crashes end the process plainly (no
  * Windows error dialog) and arrange for this process to exit promptly if
  * the process parent_pid (whose start time is parent_start, 0 if unknown)

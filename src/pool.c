@@ -25,6 +25,9 @@
 /* How long the parent spins, then yields, before sleeping. */
 #define SHMPOOL__SPIN_NS 20000u
 #define SHMPOOL__YIELD_NS 100000u
+/* How long a killed worker may take to die before the pool stops waiting
+ * for it (a kill that fails must not hang the pool). */
+#define SHMPOOL__KILL_WAIT_MS 2000
 /* A worker that dies before it is ready this many times in a row is not
  * started again (no respawn loop). */
 #define SHMPOOL__MAX_START_FAILURES 3
@@ -401,7 +404,8 @@ static int shmpool__take(shmpool *pool, shmpool__wslot *ws, shmpool_result *res,
   if (rc != SHMPOOL_EPROTO)
     return rc;
   shmpool__plat_proc_kill(&ws->proc);
-  if (shmpool__plat_proc_wait(&ws->proc, -1, &ex) != 1) {
+  if (shmpool__plat_proc_wait(&ws->proc, SHMPOOL__KILL_WAIT_MS, &ex) != 1) {
+    shmpool__plat_proc_release(&ws->proc);
     ex.exit_code = -1;
     ex.term_signal = 0;
   }
@@ -1158,7 +1162,7 @@ int shmpool_create(shmpool **out, const shmpool_options *opts) {
   *out = pool;
   return 0;
 
-fail: {
+fail : {
   /* Cleanup calls the OS too; the caller wants the error that failed. */
   int os_error = shmpool_last_os_error();
   shmpool__free(pool);
@@ -1198,7 +1202,8 @@ static void shmpool__free(shmpool *pool) {
       continue;
     if (shmpool__plat_proc_wait(&ws->proc, left, &ex) != 1) {
       shmpool__plat_proc_kill(&ws->proc);
-      (void)shmpool__plat_proc_wait(&ws->proc, -1, &ex);
+      if (shmpool__plat_proc_wait(&ws->proc, SHMPOOL__KILL_WAIT_MS, &ex) != 1)
+        shmpool__plat_proc_release(&ws->proc);
     }
     ws->running = 0;
   }

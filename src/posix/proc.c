@@ -271,6 +271,10 @@ void shmpool__plat_proc_kill(shmpool__plat_proc *p) {
     (void)shmpool__posix_sys.kill((pid_t)p->pid, SIGKILL);
 }
 
+void shmpool__plat_proc_release(shmpool__plat_proc *p) {
+  p->pid = 0; /* nothing to close; it stays a child we no longer wait for */
+}
+
 /* ---- the worker's watch on its parent --------------------------------- */
 
 typedef struct shmpool__parent_watch {

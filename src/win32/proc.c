@@ -261,6 +261,12 @@ void shmpool__plat_proc_kill(shmpool__plat_proc *p) {
     (void)TerminateProcess((HANDLE)p->handle, SHMPOOL__EXIT_KILLED);
 }
 
+void shmpool__plat_proc_release(shmpool__plat_proc *p) {
+  if (p->handle != 0)
+    CloseHandle((HANDLE)p->handle);
+  p->handle = 0;
+}
+
 /* ---- the worker's watch on its parent --------------------------------- */
 
 static DWORD WINAPI shmpool__win_watch_thread(LPVOID arg) {

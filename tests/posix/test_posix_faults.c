@@ -263,6 +263,42 @@ static void test_someone_else_reaps_a_worker(void **state) {
   assert_int_equal(shmpool_destroy(pool), 0);
 }
 
+/* ---- destroy ----------------------------------------------------------- */
+
+static int fail_kill(pid_t pid, int sig) {
+  (void)pid, (void)sig;
+  errno = EPERM;
+  return -1;
+}
+
+static void test_destroy_when_kill_fails(void **state) {
+  shmpool_options o = two_workers();
+  shmpool *pool;
+  shmpool_seg *probe;
+  char ctl[SHMPOOL_NAME_MAX + 1];
+  long pid;
+  uint64_t t0;
+  (void)state;
+  o.workers = 1;
+  assert_int_equal(shmpool_create(&pool, &o), 0);
+  strcpy(ctl, shmpool_control_name(pool));
+  pid = task_pid(pool);
+  /* The worker hangs in a task past the shutdown deadline, and the kill
+   * that should end it fails: destroy must still return, promptly. */
+  assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, NULL), 0);
+  test_sleep_ms(20);
+  shmpool__posix_sys.kill = fail_kill;
+  t0 = test_now_ms();
+  assert_int_equal(shmpool_destroy(pool), 0);
+  shmpool__posix_sys = saved;
+  assert_true(test_now_ms() - t0 < 200 + 2000 + 1000);
+  assert_int_equal(shmpool_seg_open(&probe, ctl, 0), SHMPOOL_ENOENT);
+  /* What the pool gave up on, we end. */
+  kill((pid_t)pid, SIGKILL);
+  assert_int_equal(waitpid((pid_t)pid, NULL, 0), (pid_t)pid);
+  assert_int_equal(count_children(), 0);
+}
+
 /* ---- close ------------------------------------------------------------- */
 
 static void test_close_failures(void **state) {
@@ -296,6 +332,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_no_replacement_possible),
       cmocka_unit_test(test_someone_else_reaps_a_worker),
       cmocka_unit_test(test_close_failures),
+      cmocka_unit_test(test_destroy_when_kill_fails),
   };
   if (shmpool_is_worker(argc, argv))
     return shmpool_worker_main(argc, argv, tasks);
