@@ -13,7 +13,7 @@
 #endif
 
 /* Seconds from a monotonic clock. */
-static double bench_now_s(void) {
+static inline double bench_now_s(void) {
 #if defined(_WIN32)
   LARGE_INTEGER f, c;
   QueryPerformanceFrequency(&f);
@@ -27,17 +27,17 @@ static double bench_now_s(void) {
 }
 
 /* Nanoseconds from the same clock. */
-static double bench_now_ns(void) {
+static inline double bench_now_ns(void) {
   return bench_now_s() * 1e9;
 }
 
-static int bench_cmp_double(const void *a, const void *b) {
+static inline int bench_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
 /* The median of v[0..n) (sorts v). */
-static double bench_median(double *v, size_t n) {
+static inline double bench_median(double *v, size_t n) {
   qsort(v, n, sizeof *v, bench_cmp_double);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

@@ -714,11 +714,9 @@ static void test_worker_killed_mid_task(void **state) {
 static int helper_pool_parent(int argc, char **argv) {
   shmpool_seg *seg;
   shmpool *pool;
-  long *slots;
   unsigned i;
   if (argc != 1 || shmpool_seg_open(&seg, argv[0], 0) != 0)
     return 2;
-  slots = (long *)shmpool_seg_data(seg);
   pool = make_pool(2);
   /* Slots 0-1: worker pids; from byte 64: the control segment's name. */
   strcpy((char *)shmpool_seg_data(seg) + 64, shmpool_control_name(pool));
@@ -930,6 +928,7 @@ static void test_readonly_handle_for_workers(void **state) {
   shmpool_seg_close(seg);
 }
 
+#if defined(__linux__)
 /* The pids of a pool's two workers: two slow tasks land on both. */
 static void worker_pids(shmpool *pool, long pids[2]) {
   unsigned ms = 50;
@@ -945,7 +944,6 @@ static void worker_pids(shmpool *pool, long pids[2]) {
   assert_true(pids[0] != pids[1]);
 }
 
-#if defined(__linux__)
 /* Proportional set size of the shared memory process pid maps, in KiB
  * (pages split among the processes mapping them): summed over a process
  * tree, the shared memory the tree really holds, whatever other programs
@@ -983,81 +981,85 @@ static int maps_segment(long pid, const char *name) {
 #endif
 
 static void test_memory_stays_bounded(void **state) {
-  const size_t size = (size_t)256 << 20;
-  long long peak = 0;
-  shmpool *pool;
-  long pids[2];
-  int round;
   (void)state;
 #if !defined(__linux__)
   print_message("skipped: needs /proc to measure a process tree's memory\n");
   skip();
 #else
-  if (pss_kib(test_getpid()) < 0) {
-    print_message("skipped: no Pss_Shmem in smaps_rollup (Linux < 5.14)\n");
-    skip();
+  {
+    const size_t size = (size_t)256 << 20;
+    long long peak = 0;
+    shmpool *pool;
+    long pids[2];
+    int round;
+    if (pss_kib(test_getpid()) < 0) {
+      print_message("skipped: no Pss_Shmem in smaps_rollup (Linux < 5.14)\n");
+      skip();
+    }
+    pool = make_pool(2);
+    worker_pids(pool, pids);
+    for (round = 0; round < 20; round++) {
+      shmpool_seg *seg;
+      double sums[64];
+      long long tree;
+      assert_int_equal(shmpool_seg_create(&seg, NULL, size, 0), 0);
+      assert_int_equal(shmpool_map(pool, "slice_sum", NULL, 0, 64, &seg, 1,
+                                   sums, sizeof sums[0], NULL),
+                       0);
+      assert_int_equal(shmpool_seg_close(seg), 0);
+      /* Parent and workers: the last segment may still be mapped, and this
+       * one; never more than about two segments' worth. */
+      tree = pss_kib(test_getpid()) + pss_kib(pids[0]) + pss_kib(pids[1]);
+      if (tree > peak)
+        peak = tree;
+      assert_true(tree * 1024 <= 2 * (long long)size + (16ll << 20));
+    }
+    print_message("peak shared memory of the process tree over 20 rounds of "
+                  "256 MiB: %lld MiB\n",
+                  peak >> 10);
+    shmpool_destroy(pool);
   }
-  pool = make_pool(2);
-  worker_pids(pool, pids);
-  for (round = 0; round < 20; round++) {
-    shmpool_seg *seg;
-    double sums[64];
-    long long tree;
-    assert_int_equal(shmpool_seg_create(&seg, NULL, size, 0), 0);
-    assert_int_equal(shmpool_map(pool, "slice_sum", NULL, 0, 64, &seg, 1, sums,
-                                 sizeof sums[0], NULL),
-                     0);
-    assert_int_equal(shmpool_seg_close(seg), 0);
-    /* Parent and workers: the last segment may still be mapped, and this
-     * one; never more than about two segments' worth. */
-    tree = pss_kib(test_getpid()) + pss_kib(pids[0]) + pss_kib(pids[1]);
-    if (tree > peak)
-      peak = tree;
-    assert_true(tree * 1024 <= 2 * (long long)size + (16ll << 20));
-  }
-  print_message("peak shared memory of the process tree over 20 rounds of "
-                "256 MiB: %lld MiB\n",
-                peak >> 10);
-  shmpool_destroy(pool);
 #endif
 }
 
 static void test_release_drops_worker_mappings(void **state) {
-  shmpool_seg *seg;
-  shmpool *pool;
-  double sums[64];
-  char name[SHMPOOL_NAME_MAX + 1];
-  long pids[2];
-  uint64_t t0;
-  int mapped;
   (void)state;
 #if !defined(__linux__)
   print_message("skipped: needs /proc to see a worker's mappings\n");
   skip();
 #else
-  pool = make_pool(2);
-  worker_pids(pool, pids);
-  assert_int_equal(shmpool_seg_create(&seg, NULL, (size_t)64 << 20, 0), 0);
-  strcpy(name, shmpool_seg_name(seg));
-  assert_int_equal(shmpool_map(pool, "slice_sum", NULL, 0, 64, &seg, 1, sums,
-                               sizeof sums[0], NULL),
-                   0);
-  assert_true(maps_segment(pids[0], name) || maps_segment(pids[1], name));
-  assert_int_equal(shmpool_seg_close(seg), 0);
-  /* The pool's next call releases it; the workers must let go without
-   * any task naming that table entry again. */
-  assert_pool_serves(pool, 1);
-  t0 = test_now_ms();
-  do {
-    mapped = maps_segment(pids[0], name) || maps_segment(pids[1], name);
-    if (!mapped)
-      break;
-    test_sleep_ms(5);
-  } while (test_now_ms() - t0 < 3000);
-  print_message("workers let go %llu ms after the release\n",
-                (unsigned long long)(test_now_ms() - t0));
-  assert_false(mapped);
-  shmpool_destroy(pool);
+  {
+    shmpool_seg *seg;
+    shmpool *pool;
+    double sums[64];
+    char name[SHMPOOL_NAME_MAX + 1];
+    long pids[2];
+    uint64_t t0;
+    int mapped;
+    pool = make_pool(2);
+    worker_pids(pool, pids);
+    assert_int_equal(shmpool_seg_create(&seg, NULL, (size_t)64 << 20, 0), 0);
+    strcpy(name, shmpool_seg_name(seg));
+    assert_int_equal(shmpool_map(pool, "slice_sum", NULL, 0, 64, &seg, 1, sums,
+                                 sizeof sums[0], NULL),
+                     0);
+    assert_true(maps_segment(pids[0], name) || maps_segment(pids[1], name));
+    assert_int_equal(shmpool_seg_close(seg), 0);
+    /* The pool's next call releases it; the workers must let go without
+     * any task naming that table entry again. */
+    assert_pool_serves(pool, 1);
+    t0 = test_now_ms();
+    do {
+      mapped = maps_segment(pids[0], name) || maps_segment(pids[1], name);
+      if (!mapped)
+        break;
+      test_sleep_ms(5);
+    } while (test_now_ms() - t0 < 3000);
+    print_message("workers let go %llu ms after the release\n",
+                  (unsigned long long)(test_now_ms() - t0));
+    assert_false(mapped);
+    shmpool_destroy(pool);
+  }
 #endif
 }
 

@@ -53,7 +53,7 @@ static int count_children(void) {
   if (d == NULL)
     return -1;
   while ((e = readdir(d)) != NULL) {
-    char path[64], buf[512];
+    char path[300], buf[512];
     const char *p;
     long ppid;
     FILE *f;
@@ -234,7 +234,7 @@ static void test_someone_else_reaps_a_worker(void **state) {
     DIR *d = opendir("/proc");
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-      char path[64], buf[256];
+      char path[300], buf[256];
       FILE *f;
       size_t n;
       if (e->d_name[0] < '0' || e->d_name[0] > '9')
