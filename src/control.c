@@ -17,8 +17,10 @@ SHMPOOL__STATIC_CHECK(shmpool__ctl_futex_at,
 SHMPOOL__STATIC_CHECK(shmpool__segtab_size,
                       sizeof(shmpool__segtab_entry) == 64);
 SHMPOOL__STATIC_CHECK(shmpool__worker_size, sizeof(shmpool__ctl_worker) == 256);
-SHMPOOL__STATIC_CHECK(shmpool__worker_head_at,
-                      offsetof(shmpool__ctl_worker, task_head) == 64);
+SHMPOOL__STATIC_CHECK(shmpool__worker_sleeping_at,
+                      offsetof(shmpool__ctl_worker, worker_sleeping) == 68);
+SHMPOOL__STATIC_CHECK(shmpool__slot_state_at,
+                      offsetof(shmpool__task_slot, state) == 24);
 SHMPOOL__STATIC_CHECK(shmpool__worker_result_at,
                       offsetof(shmpool__ctl_worker, result_tail) == 128);
 SHMPOOL__STATIC_CHECK(shmpool__task_slot_size,

@@ -18,7 +18,7 @@
 #include "shmpool.h"
 
 #define SHMPOOL__CTL_MAGIC 0x4c544350u /* "PCTL" */
-#define SHMPOOL__CTL_VERSION 1u
+#define SHMPOOL__CTL_VERSION 2u
 #define SHMPOOL__CACHE_LINE 64u
 
 /* Limits that keep every computed size far from overflow. */
@@ -83,8 +83,7 @@ enum shmpool__worker_state {
   SHMPOOL__W_EMPTY = 0,
   SHMPOOL__W_STARTING = 1,    /* set by the parent before spawning */
   SHMPOOL__W_READY = 2,       /* set by the worker after its initializer */
-  SHMPOOL__W_INIT_FAILED = 3, /* init_status holds the status */
-  SHMPOOL__W_EXITING = 4      /* set by the worker on shutdown */
+  SHMPOOL__W_INIT_FAILED = 3  /* init_status holds the status */
 };
 
 typedef struct shmpool__ctl_worker {
@@ -94,7 +93,7 @@ typedef struct shmpool__ctl_worker {
   uint64_t pid;          /* the process serving this block */
   unsigned char pad0[64 - 16];
   /* Line 1, written by the worker. */
-  uint32_t task_head;       /* task slots consumed */
+  uint32_t reserved1;
   uint32_t worker_sleeping; /* nonzero: wake me after publishing */
   uint32_t state;
   int32_t init_status;
@@ -119,15 +118,26 @@ typedef struct shmpool__segtab_ref {
   uint32_t gen;
 } shmpool__segtab_ref;
 
+/* A task slot's state word: the parent sets QUEUED when it publishes the
+ * slot; the worker changes QUEUED to TAKEN (atomically) before it runs the
+ * message, so the parent can tell, if the worker dies, which messages had
+ * started. */
+enum shmpool__slot_state {
+  SHMPOOL__SLOT_QUEUED = 1,
+  SHMPOOL__SLOT_TAKEN = 2
+};
+
 typedef struct shmpool__task_slot {
   uint64_t id;
   uint32_t kind;
   uint32_t name_len;
   uint32_t arg_len;
   uint32_t nsegs;
+  uint32_t state; /* atomic: enum shmpool__slot_state */
+  uint32_t reserved;
   char name[SHMPOOL_TASK_NAME_MAX + 1];
   shmpool__segtab_ref segs[SHMPOOL_TASK_SEGS_MAX];
-  unsigned char pad[256 - 24 - 64 - 8 * SHMPOOL_TASK_SEGS_MAX];
+  unsigned char pad[256 - 32 - 64 - 8 * SHMPOOL_TASK_SEGS_MAX];
   /* Then the argument: max_arg bytes (at least sizeof(map_chunk)). */
 } shmpool__task_slot;
 

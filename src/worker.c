@@ -14,15 +14,11 @@
 
 #include "atomics.h"
 #include "control.h"
+#include "idle.h"
 #include "internal.h"
 
-/* Idle policy: spin on the queue for a short while (a task that arrives
- * now costs nothing), then yield the CPU for a while (on a machine with
- * more runnable processes than cores, spinning steals the parent's time),
- * then sleep on the wake channel. */
-#define SHMPOOL__SPIN_NS 20000u
-#define SHMPOOL__YIELD_NS 200000u
-/* A sleeping worker still looks around this often (ms). */
+/* A sleeping worker still looks around this often (ms): the wake protocol
+ * loses nothing, so this only bounds the cost of a wake that went wrong. */
 #define SHMPOOL__WORKER_NAP_MS 1000
 /* How long a new worker waits for the parent to publish its pid (ms). */
 #define SHMPOOL__CLAIM_MS 30000u
@@ -62,9 +58,11 @@ typedef struct shmpool__worker {
   shmpool__segtab_entry *segtab;
   shmpool__cached_seg *cache; /* one per segment table entry */
   uint32_t seen_epoch;
-  uint32_t head;        /* task slots consumed (private copy) */
+  uint32_t head;        /* task slots consumed (private) */
   uint32_t result_tail; /* result slots published (private copy) */
   shmpool__plat_waker self_waker, parent_waker;
+  shmpool__chan parent; /* waking the parent */
+  shmpool__chan self;   /* being woken */
 } shmpool__worker;
 
 static void shmpool__worker_say(const char *ctl_name, const char *what,
@@ -114,20 +112,6 @@ int shmpool_task_reply(shmpool_task *t, const void *data, size_t len) {
     memcpy(t->reply, data, len);
   t->reply_len = len;
   return 0;
-}
-
-/* ---- waking the parent ----------------------------------------------------
- */
-
-static void shmpool__wake_parent(shmpool__worker *w) {
-  /* Pairs with the parent's "sleeping = 1; fence; check queues": one of us
-   * sees the other, so a result is never left unnoticed, and an awake
-   * parent costs us no system call. */
-  shmpool__fence();
-  if (shmpool__load_acq32(&w->hdr->parent_sleeping) != 0) {
-    (void)shmpool__fetch_add32(&w->hdr->parent_futex, 1);
-    shmpool__plat_wake(&w->parent_waker, &w->hdr->parent_futex);
-  }
 }
 
 /* ---- segments --------------------------------------------------------- */
@@ -297,50 +281,38 @@ done:
 
 /* ---- the loop ------------------------------------------------------------ */
 
-/* Wait until there is a task, shutdown, or a segment release to act on.
- * Returns the task tail seen. */
-static uint32_t shmpool__worker_idle(shmpool__worker *w) {
-  uint64_t start = shmpool__plat_now_ns();
-  uint32_t tail, seq;
-  unsigned n = 0;
-  for (;;) {
-    tail = shmpool__load_acq32(&w->wb->task_tail);
-    if (tail != w->head || shmpool__load_acq32(&w->hdr->shutdown) != 0 ||
-        shmpool__load_acq32(&w->hdr->segtab_epoch) != w->seen_epoch)
-      return tail;
-    if ((++n & 63u) != 0) {
-      shmpool__cpu_relax();
-      continue;
-    }
-    {
-      uint64_t idle = shmpool__plat_now_ns() - start;
-      if (idle < SHMPOOL__SPIN_NS)
-        continue;
-      if (idle < SHMPOOL__SPIN_NS + SHMPOOL__YIELD_NS) {
-        shmpool__plat_sleep_ms(0);
-        continue;
-      }
-    }
-    /* Sleep: announce it, re-check, then wait on the word. */
-    seq = shmpool__load_acq32(&w->wb->worker_futex);
-    shmpool__store_rel32(&w->wb->worker_sleeping, 1);
-    shmpool__fence();
-    tail = shmpool__load_acq32(&w->wb->task_tail);
-    if (tail == w->head && shmpool__load_acq32(&w->hdr->shutdown) == 0 &&
-        shmpool__load_acq32(&w->hdr->segtab_epoch) == w->seen_epoch)
-      (void)shmpool__plat_wait(&w->self_waker, &w->wb->worker_futex, seq,
-                               SHMPOOL__WORKER_NAP_MS);
-    shmpool__store_rel32(&w->wb->worker_sleeping, 0);
-    start = shmpool__plat_now_ns();
+/* Whether there is something to act on: a task, shutdown, or a segment
+ * released (whose mapping must go). */
+static int shmpool__worker_news(void *ctx) {
+  shmpool__worker *w = (shmpool__worker *)ctx;
+  return shmpool__load_acq32(&w->wb->task_tail) != w->head ||
+         shmpool__load_acq32(&w->hdr->shutdown) != 0 ||
+         shmpool__load_acq32(&w->hdr->segtab_epoch) != w->seen_epoch;
+}
+
+/* Take the task in slot `s` (see enum shmpool__slot_state) and run it,
+ * filling result slot `r`. A slot the parent did not queue completes with
+ * EPROTO and is not run. */
+static void shmpool__worker_take(shmpool__worker *w, shmpool__task_slot *s,
+                                 shmpool__result_slot *r) {
+  if (!shmpool__cas32(&s->state, SHMPOOL__SLOT_QUEUED, SHMPOOL__SLOT_TAKEN)) {
+    r->id = s->id;
+    r->len = 0;
+    r->status = SHMPOOL_EPROTO;
+    return;
   }
+  shmpool__run_slot(w, s, r);
 }
 
 static int shmpool__worker_serve(shmpool__worker *w, const char *ctl_name) {
   for (;;) {
-    uint32_t tail = shmpool__worker_idle(w);
+    uint32_t tail;
+    (void)shmpool__idle(&w->self, shmpool__worker_news, w,
+                        shmpool__deadline(SHMPOOL__WORKER_NAP_MS));
     shmpool__worker_prune(w);
     if (shmpool__load_acq32(&w->hdr->shutdown) != 0)
       return 0;
+    tail = shmpool__load_acq32(&w->wb->task_tail);
     if (tail - w->head > w->l.p.depth) {
       shmpool__worker_say(ctl_name, "task queue index out of range",
                           SHMPOOL_EPROTO);
@@ -350,12 +322,11 @@ static int shmpool__worker_serve(shmpool__worker *w, const char *ctl_name) {
       shmpool__task_slot *s = shmpool__ctl_task_slot(w->wb, &w->l, w->head);
       shmpool__result_slot *r =
           shmpool__ctl_result_slot(w->wb, &w->l, w->result_tail);
-      shmpool__run_slot(w, s, r);
+      shmpool__worker_take(w, s, r);
       w->head++;
       w->result_tail++;
-      shmpool__store_rel32(&w->wb->task_head, w->head);
       shmpool__store_rel32(&w->wb->result_tail, w->result_tail);
-      shmpool__wake_parent(w);
+      shmpool__chan_wake(&w->parent);
       if (shmpool__load_acq32(&w->hdr->shutdown) != 0)
         return 0;
     }
@@ -454,26 +425,30 @@ int shmpool_worker_main(int argc, char **argv, const shmpool_task_def *tasks) {
     exit_code = SHMPOOL__EXIT_ATTACH;
     goto out;
   }
-  /* Our private copies of the indices start where the parent left them. */
-  w.head = shmpool__load_acq32(&w.wb->task_head);
-  w.result_tail = shmpool__load_acq32(&w.wb->result_tail);
+  w.parent.word = &w.hdr->parent_futex;
+  w.parent.sleeping = &w.hdr->parent_sleeping;
+  w.parent.waker = &w.parent_waker;
+  w.self.word = &w.wb->worker_futex;
+  w.self.sleeping = &w.wb->worker_sleeping;
+  w.self.waker = &w.self_waker;
+  /* Our private indices start where the parent left them: at 0 (a
+   * replacement's queue may already hold its predecessor's unstarted
+   * tasks, from slot 0 on). */
+  w.head = 0;
+  w.result_tail = 0;
 
   rc = shmpool__worker_init_task(&w);
   if (rc != 0) {
     w.wb->init_status = rc;
     shmpool__store_rel32(&w.wb->state, SHMPOOL__W_INIT_FAILED);
-    shmpool__wake_parent(&w);
+    shmpool__chan_wake(&w.parent);
     exit_code = SHMPOOL__EXIT_INIT;
     goto out;
   }
   shmpool__store_rel32(&w.wb->state, SHMPOOL__W_READY);
-  shmpool__wake_parent(&w);
+  shmpool__chan_wake(&w.parent);
 
   exit_code = shmpool__worker_serve(&w, ctl_name);
-  if (exit_code == 0) {
-    shmpool__store_rel32(&w.wb->state, SHMPOOL__W_EXITING);
-    shmpool__wake_parent(&w);
-  }
 
 out:
   if (w.cache != NULL) {
