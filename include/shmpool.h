@@ -222,6 +222,69 @@ SHMPOOL_EXTERN int shmpool_seg_unlink_flags(const char *name, unsigned flags);
 /** Check a portable name: 0 if valid, else EINVAL or ENAMETOOLONG. */
 SHMPOOL_EXTERN int shmpool_name_check(const char *name);
 
+/* ---- inspecting and listing (what the shmpool tool uses) ---------------- */
+
+/** Kinds of object shmpool_seg_inspect() reports. */
+#define SHMPOOL_KIND_SEGMENT 1 /**< a shmpool segment */
+#define SHMPOOL_KIND_CONTROL 2 /**< a pool's control segment */
+#define SHMPOOL_KIND_RAW 3     /**< no valid shmpool header */
+
+/** Bits of shmpool_seg_info::state: the header's state word as it is now. */
+#define SHMPOOL_STATE_READY 0x1u    /**< its creator finished creating it */
+#define SHMPOOL_STATE_UNLINKED 0x2u /**< its name was removed */
+
+/** What shmpool_seg_inspect() found. Initialise with
+ * shmpool_seg_info_init() so the library knows the struct's size. */
+typedef struct shmpool_seg_info {
+  size_t struct_size; /**< set by shmpool_seg_info_init() */
+  int kind;           /**< SHMPOOL_KIND_* */
+  /** Whether the creator still runs: 1 yes, 0 no (or its pid now belongs
+   * to a later process), -1 unknown or a raw object. */
+  int creator_alive;
+  uint64_t size;          /**< exact user size (raw: what the OS reports) */
+  uint64_t os_size;       /**< the object's size as the OS reports it */
+  uint64_t data_offset;   /**< where the user bytes start (raw: 0) */
+  uint64_t creator_pid;   /**< 0 for raw objects */
+  uint64_t creator_start; /**< the creator's start time, OS-specific */
+  uint64_t creation_id;   /**< unique per created segment; 0 for raw */
+  unsigned state;         /**< SHMPOOL_STATE_* bits */
+  int persistent;         /**< created with SHMPOOL_SEG_PERSIST */
+} shmpool_seg_info;
+
+/** Set info->struct_size to the size the caller was compiled with and
+ * clear the rest. */
+SHMPOOL_EXTERN void shmpool_seg_info_init_sized(shmpool_seg_info *info,
+                                                size_t struct_size);
+/** shmpool_seg_info_init(&info): the usual way to call
+ * shmpool_seg_info_init_sized(). */
+#define shmpool_seg_info_init(info)                                            \
+  shmpool_seg_info_init_sized((info), sizeof *(info))
+
+/** Look at the object `name` without taking part in its lifetime: map it
+ * read-only, read its header, unmap. Does not wait for a create in
+ * progress (state then lacks SHMPOOL_STATE_READY).
+ *
+ * flags: SHMPOOL_SEG_GLOBAL (Windows namespace); nothing else.
+ * Errors: EINVAL (bad name or flags, or info not initialised),
+ * ENAMETOOLONG, ENOENT, EACCES, ENOMEM, EMFILE, EIO. */
+SHMPOOL_EXTERN int shmpool_seg_inspect(const char *name, unsigned flags,
+                                       shmpool_seg_info *info);
+
+/** Call fn(name, ctx) for every shared-memory object whose name is a
+ * portable name, as far as this OS can list them; fn returns nonzero to
+ * stop early. Objects that are not shmpool segments are listed too
+ * (shmpool_seg_inspect() tells them apart).
+ *
+ * Linux lists /dev/shm (skipping glibc's named semaphores, "sem.*").
+ * Other systems have no supported way to list shared memory: macOS none at
+ * all, FreeBSD only through a sysctl not implemented here, Windows only
+ * through an undocumented native call; they return ENOTSUP.
+ *
+ * Errors: EINVAL, ENOTSUP, EACCES, EIO. */
+SHMPOOL_EXTERN int shmpool_seg_list(unsigned flags,
+                                    int (*fn)(const char *name, void *ctx),
+                                    void *ctx);
+
 /* ------------------------------------------------------------------------ */
 /* Worker pool                                                              */
 /* ------------------------------------------------------------------------ */

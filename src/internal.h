@@ -123,7 +123,7 @@ int shmpool__seg_unref(shmpool_seg *seg);
 void shmpool__seg_busy(shmpool_seg *seg, int delta);
 
 /* ------------------------------------------------------------------------ */
-/* Inspection (the shmpool tool)                                            */
+/* Inspection (behind shmpool_seg_inspect, src/inspect.c)                 */
 /* ------------------------------------------------------------------------ */
 
 enum shmpool__seg_kind {

@@ -50,7 +50,7 @@ consumers_native() {
   # Shared library, installed.
   cmake -S "$root" -B "$b/shared" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DSHMPOOL_BUILD_TESTS=OFF -DSHMPOOL_BUILD_EXAMPLES=OFF \
-    -DSHMPOOL_BUILD_BENCH=OFF -DSHMPOOL_INSTALL=ON
+    -DSHMPOOL_BUILD_BENCH=OFF -DSHMPOOL_BUILD_TOOLS=ON -DSHMPOOL_INSTALL=ON
   cmake --build "$b/shared"
   cmake --install "$b/shared" --prefix "$b/prefix"
   # Only shmpool_* may be exported.
@@ -95,11 +95,29 @@ consumers_native() {
     return 1
   fi
   "$b/pc-static" | grep -q "consumer ok"
-  # add_subdirectory: the library only.
+  # add_subdirectory: the library only; the parent's libraries stay static
+  # and its installed executable runs from the install tree.
   cmake -S "$root/tests/consumers/add_subdirectory" -B "$b/subdir" -G Ninja
   cmake --build "$b/subdir"
   (cd "$b/subdir" && ctest --output-on-failure)
-  echo "100% tests passed, 0 tests failed out of 4"
+  cmake --install "$b/subdir" --prefix "$b/prefix-subdir"
+  "$b/prefix-subdir/bin/consumer" | grep -q "consumer ok"
+  # The same with a parent that asks for shared libraries (and sets the
+  # rpath its installed executables need): shmpool's runtime is installed.
+  cmake -S "$root/tests/consumers/add_subdirectory" -B "$b/subdir-shared" \
+    -G Ninja -DBUILD_SHARED_LIBS=ON -DCMAKE_INSTALL_RPATH='$ORIGIN/../lib'
+  cmake --build "$b/subdir-shared"
+  cmake --install "$b/subdir-shared" --prefix "$b/prefix-subdir-shared"
+  ls "$b"/prefix-subdir-shared/lib*/libshmpool.so* >/dev/null
+  "$b/prefix-subdir-shared/bin/consumer" | grep -q "consumer ok"
+  # The installed tool finds the installed shared library by itself.
+  "$b/prefix/bin/shmpool" version | grep -q "^shmpool "
+  if "$b/prefix/bin/shmpool" info /bad/name 2>"$b/tool.err"; then
+    echo "shmpool info /bad/name should fail"
+    return 1
+  fi
+  grep -q "A-Z a-z 0-9" "$b/tool.err"
+  echo "100% tests passed, 0 tests failed out of 5"
 }
 
 consumers_windows() {
