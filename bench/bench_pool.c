@@ -125,6 +125,7 @@ static void bench_stream(int quick) {
   const uint64_t window = 256; /* tasks kept in flight */
   shmpool *pool = make_pool();
   shmpool_result r;
+  shmpool_result_init(&r);
   uint64_t sent = 0, got = 0;
   double t0 = bench_now_s(), dt;
   while (got < n) {
@@ -172,6 +173,7 @@ static void bench_start(int quick) {
   int i;
   for (i = 0; i < rounds; i++) {
     shmpool_result r;
+    shmpool_result_init(&r);
     double t0 = bench_now_s();
     shmpool *pool = make_pool();
     check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
@@ -190,11 +192,13 @@ static void bench_rtt(int quick) {
   int i;
   for (i = 0; i < 1000; i++) { /* warm up */
     shmpool_result r;
+    shmpool_result_init(&r);
     check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
     check("wait", shmpool_wait(pool, &r, -1));
   }
   for (i = 0; i < n; i++) {
     shmpool_result r;
+    shmpool_result_init(&r);
     double t0 = bench_now_s();
     check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
     check("wait", shmpool_wait(pool, &r, -1));
@@ -421,6 +425,7 @@ static void bench_sum(double gib, int quick) {
   /* Memory of the tree while the workers hold the array. */
   {
     shmpool_result res;
+    shmpool_result_init(&res);
     long long total;
     int k, found = 0;
     for (k = 0; k < 2; k++)

@@ -9,7 +9,12 @@
  *    behind the most recent failure in the calling thread.
  *  - Handles are opaque and created by the library. Out-parameters are set to
  *    NULL on failure. Functions that free a handle accept NULL.
- *  - A handle may be used from any thread, but not from two threads at once.
+ *  - A segment handle may be used from any thread, but not from two threads
+ *    at once. A pool may be used from any number of threads at once.
+ *  - Every struct the library reads or writes starts with a struct_size
+ *    field, set by its _init() macro to the size the caller was compiled
+ *    with: later versions can add fields without breaking the ABI. Always
+ *    initialise such a struct with its _init() macro before use.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -48,8 +53,9 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 /** Every error code, its value and its description. The values are part of
- * the ABI and never change. Task functions should return positive values (or
- * values below -1000) for their own failures so they never collide. */
+ * the ABI and never change. Task functions return positive values (or
+ * values below SHMPOOL_TASK_STATUS_MIN) for their own failures, so they
+ * never collide with these. */
 #define SHMPOOL_ERRNO_MAP(XX)                                                  \
   XX(EINVAL, -1, "invalid argument")                                           \
   XX(ENAMETOOLONG, -2, "segment name too long")                                \
@@ -70,13 +76,21 @@ extern "C" {
   XX(EPROTO, -17, "corrupt data in a pool's control segment")                  \
   XX(EBUSY, -18, "resource busy")                                              \
   XX(EIO, -19, "unexpected operating system error")                            \
-  XX(EIDLE, -20, "nothing to wait for: no task is in flight")
+  XX(EIDLE, -20, "nothing to wait for: no task is in flight")                 \
+  XX(ECANCELED, -21, "the task was canceled")                                  \
+  XX(EFORK, -22,                                                               \
+     "the pool belongs to the process this one was forked from")               \
+  XX(EWORKERMAIN, -23,                                                         \
+     "this process was started as a pool worker: main() must call "            \
+     "shmpool_is_worker() and shmpool_worker_main() before anything else")     \
+  XX(ESTATUS, -24,                                                             \
+     "the task returned a negative status reserved for library codes")
 
 enum shmpool_errno {
 #define SHMPOOL_ERRNO_ENUM_(name, value, text) SHMPOOL_##name = (value),
   SHMPOOL_ERRNO_MAP(SHMPOOL_ERRNO_ENUM_)
 #undef SHMPOOL_ERRNO_ENUM_
-      SHMPOOL_ERRNO_END_ = -21
+      SHMPOOL_ERRNO_END_ = -25
 };
 
 /** A sentence describing err ("no such segment"). Unknown codes give
@@ -289,47 +303,89 @@ SHMPOOL_EXTERN int shmpool_seg_list(unsigned flags,
 /* Worker pool                                                              */
 /* ------------------------------------------------------------------------ */
 
-/** A pool of worker processes. Used from one thread at a time; not usable in
- * a child created by fork() after the pool (create a new pool there). */
+/** A pool of worker processes.
+ *
+ * Threads: every pool function may be called from any number of threads
+ * at once (shmpool_destroy excepted: call it when no other call on the
+ * pool is running or will start).
+ *
+ * fork(): a pool belongs to the process that created it. In a child
+ * created by fork() every pool call fails with SHMPOOL_EFORK, and
+ * shmpool_destroy only frees the child's memory: it neither stops the
+ * parent's workers nor touches their shared memory. */
 typedef struct shmpool shmpool;
 
 /** A task as a worker sees it, valid during the task function's call. */
 typedef struct shmpool_task shmpool_task;
 
-/** A task function: returns 0, or a nonzero status of its own (positive
- * values, so they never collide with SHMPOOL_E* codes). */
+/** A task function: returns 0, or a status of its own. A task's status
+ * reaches the parent unchanged if it is positive or below
+ * SHMPOOL_TASK_STATUS_MIN; a negative status in the range the library
+ * reserves for its own codes is reported as SHMPOOL_ESTATUS, so a task can
+ * never be mistaken for a library error. */
 typedef int (*shmpool_task_fn)(shmpool_task *task);
 
+/** Negative task statuses from -1 down to this value are reserved for
+ * SHMPOOL_E* codes. */
+#define SHMPOOL_TASK_STATUS_MIN (-1000)
+
 /** One entry of a task table: a name (at most SHMPOOL_TASK_NAME_MAX
- * characters) and its function. A table ends with {NULL, NULL}. */
+ * characters) and its function. A table ends with {NULL, NULL}, and must
+ * stay valid as long as any pool created with it (the pool keeps a
+ * pointer, not a copy). */
 typedef struct shmpool_task_def {
   const char *name;
   shmpool_task_fn fn;
 } shmpool_task_def;
 
+/** Longest task name, without the terminating NUL. */
 #define SHMPOOL_TASK_NAME_MAX 63
 /** Most segments one task may name. */
 #define SHMPOOL_TASK_SEGS_MAX 16
+/** Longest failure message a task can send (shmpool_task_fail), without
+ * the terminating NUL; longer messages are cut. */
+#define SHMPOOL_MESSAGE_MAX 255
 
+/** Log levels of shmpool_options::log. */
+#define SHMPOOL_LOG_ERROR 1 /**< something failed: a worker could not start */
+#define SHMPOOL_LOG_WARN 2  /**< a worker died, was killed or replaced */
+#define SHMPOOL_LOG_INFO 3  /**< routine events: a worker recycled */
+
+/** Options of shmpool_create. Every struct the library reads or writes
+ * starts with its size as the caller was compiled with it, so that fields
+ * can be added in later versions without breaking callers compiled against
+ * this header: always initialise with shmpool_options_init(). */
 typedef struct shmpool_options {
-  /** Worker processes; 0 means one per CPU. */
+  size_t struct_size; /**< set by shmpool_options_init() */
+  /** Worker processes; 0 means one per CPU this process may run on. */
   unsigned workers;
   /** The task table, if the parent knows it (same executable): submit then
    * rejects an unknown name at once with SHMPOOL_ENOTASK. NULL: the worker
-   * decides, and an unknown name completes with SHMPOOL_ENOTASK. */
+   * decides, and an unknown name completes with SHMPOOL_ENOTASK. Must stay
+   * valid while the pool lives. */
   const shmpool_task_def *tasks;
-  /** Executable to start as a worker; NULL means this executable. It must
-   * call shmpool_is_worker() / shmpool_worker_main() first thing in main. */
+  /** Executable to start as a worker; NULL means this executable (Linux:
+   * the file /proc/self/exe resolves to at shmpool_create, so workers carry
+   * the program's name and valgrind's or a loader's path is never used).
+   * It must call shmpool_is_worker() / shmpool_worker_main() first thing
+   * in main. Windows: UTF-8; invalid UTF-8 gives SHMPOOL_EINVAL. */
   const char *worker_path;
+  /** Arguments put between worker_path and the worker's own arguments,
+   * NULL-terminated (NULL: none): for a worker started through an
+   * interpreter, e.g. worker_path "/usr/bin/python3" with worker_args
+   * {"-m", "mypkg.worker", NULL}. Copied at create. */
+  const char *const *worker_args;
   /** A task run once in every worker before it takes work (like Python's
    * Pool(initializer=, initargs=)), with init_arg as its argument; NULL for
-   * none. If it fails in any worker, shmpool_create fails with its status. */
+   * none. If it fails in any worker, shmpool_create fails with its status;
+   * a replacement worker whose initializer fails is not started again. */
   const char *init_task;
-  const void *init_arg;
-  size_t init_arg_len;
+  const void *init_arg; /**< the initializer's argument (copied) */
+  size_t init_arg_len;  /**< its length; at most max_arg_size */
   /** Largest task argument, in bytes; 0 means 256. */
   size_t max_arg_size;
-  /** Largest reply of a submitted task, in bytes; 0 means 256. */
+  /** Largest reply of a submitted task, in bytes; 0 means 256. (Replies
+   * of shmpool_map elements are bounded by its result_size instead.) */
   size_t max_reply_size;
   /** Tasks queued per worker; 0 means 64. Rounded up to a power of two. */
   unsigned queue_depth;
@@ -342,28 +398,83 @@ typedef struct shmpool_options {
   /** How long shmpool_destroy lets workers finish their current task before
    * killing them, in ms; 0 means 5000. */
   int shutdown_timeout_ms;
+  /** Replace a worker by a fresh process after it ran this many messages
+   * (a submitted task or a shmpool_map chunk each), like Python's
+   * maxtasksperchild; 0 means never. */
+  unsigned max_tasks_per_worker;
+  /** Diagnostics: the library never prints. If set, it calls
+   * log(log_ctx, level, message) from the calling thread, inside a pool
+   * call, for events a user may want to see (SHMPOOL_LOG_*). The message
+   * is valid during the call only. Must not call back into the pool. */
+  void (*log)(void *log_ctx, int level, const char *message);
+  void *log_ctx;
 } shmpool_options;
 
-/** Fill opts with defaults (all zero / NULL). Always call it first: fields
- * may be added at the end in later minor versions. */
-SHMPOOL_EXTERN void shmpool_options_init(shmpool_options *opts);
+/** Fill opts with defaults (zero / NULL) and its struct_size; a macro over
+ * shmpool_options_init_sized(), which the library exports. */
+#define shmpool_options_init(opts)                                             \
+  shmpool_options_init_sized((opts), sizeof *(opts))
+SHMPOOL_EXTERN void shmpool_options_init_sized(shmpool_options *opts,
+                                               size_t struct_size);
 
 /** Start a pool: create its control segment, start the workers (new process
- * images: posix_spawn / CreateProcessW; nothing but stdio is inherited),
- * wait until every worker has run the initializer and is ready.
+ * images: posix_spawn / CreateProcessW), wait until every worker has run
+ * the initializer and is ready.
  *
- * Errors: EINVAL (bad options), ESPAWN (a worker could not be started, or
- * died or timed out before it was ready), a failing initializer's own
+ * Workers inherit no handles or descriptors but stdio; they do inherit the
+ * environment and the working directory as they are at this call, and
+ * they write to the same stdout and stderr as the parent, unprefixed (a
+ * killed worker's unflushed output is lost). A worker is reused for many
+ * tasks and runs one at a time, so static state in task code persists
+ * between tasks of the same worker. POSIX: workers ignore SIGINT, SIGQUIT,
+ * SIGHUP and SIGTERM, so that a Ctrl-C or a terminal hang-up reaches only
+ * the parent: they end with it.
+ *
+ * Errors: EINVAL (bad options, or opts not initialised), ESPAWN (a worker
+ * could not be started, or died or timed out before it was ready: see the
+ * log), EWORKERMAIN (called in a process that was started as a pool worker
+ * but did not hand over to shmpool_worker_main(): the program forgot
+ * shmpool_is_worker() at the top of main), a failing initializer's own
  * status, or a segment error (ENOSPC, ENOMEM, EMFILE) for the control
  * segment. On failure nothing is left running or mapped.
  *
  * POSIX: workers are reaped with waitpid() on their own pids; a program
  * that sets SIGCHLD to SIG_IGN or reaps every child itself hides their exit
  * status (EWORKER results then carry exit_code -1).
- * Workers exit within a second of the parent's death (Linux: a pidfd watch;
- * elsewhere kqueue or polling; Windows: a job object that kills them when
- * the parent's last handle goes, plus a watch on the parent process). */
+ * Parent death: if the parent dies by any signal or crash, its workers
+ * notice within a second (Linux: a pidfd; macOS/BSD: kqueue; elsewhere
+ * polling), remove every segment the parent owned (its pools' control and
+ * scratch segments and the segments it created, never a persistent one or
+ * one it only opened; on Linux found by listing /dev/shm, elsewhere only
+ * the segments the pool knew), and exit. Windows: a job object kills the
+ * workers when the parent's last handle to it goes, and every segment
+ * disappears with its last handle. */
 SHMPOOL_EXTERN int shmpool_create(shmpool **pool, const shmpool_options *opts);
+
+/** Options of shmpool_submit_ex; initialise with
+ * shmpool_submit_options_init(). */
+typedef struct shmpool_submit_options {
+  size_t struct_size; /**< set by shmpool_submit_options_init() */
+  /** How long submit may block while every queue is full: -1 (the
+   * default) as long as needed, 0 never (then SHMPOOL_EAGAIN). */
+  int timeout_ms;
+  /** The task's deadline, in ms from now; 0 (the default) for none. A task
+   * not finished by then completes with SHMPOOL_ETIMEDOUT; if it was
+   * running, its worker is killed and replaced. Checked while any thread
+   * is inside a call on the pool, so it may fire up to the next such call
+   * late when nobody is. */
+  int deadline_ms;
+  /** Nonzero: tasks with the same key go to the same worker when it has
+   * room, so a worker finds the pages they touch already mapped (see
+   * shmpool_map's schedules). 0 (the default): the least busy worker. */
+  uint64_t affinity;
+} shmpool_submit_options;
+
+#define shmpool_submit_options_init(opts)                                      \
+  shmpool_submit_options_init_sized((opts), sizeof *(opts))
+SHMPOOL_EXTERN void
+shmpool_submit_options_init_sized(shmpool_submit_options *opts,
+                                  size_t struct_size);
 
 /** Queue one task: the registered name `task`, an argument (copied; at most
  * max_arg_size bytes) and up to SHMPOOL_TASK_SEGS_MAX segments that the
@@ -384,7 +495,8 @@ SHMPOOL_EXTERN int shmpool_create(shmpool **pool, const shmpool_options *opts);
  * started run on the worker that replaces it.
  *
  * Errors: EINVAL, EMSGSIZE (arg too large), ENOTASK (name not in
- * opts.tasks), EWORKER (no worker left alive and none can be started). */
+ * opts.tasks), ENOMEM, EWORKER (no worker left alive and none can be
+ * started), EFORK. */
 SHMPOOL_EXTERN int shmpool_submit(shmpool *pool, const char *task,
                                   const void *arg, size_t arg_len,
                                   shmpool_seg *const *segs, size_t nsegs,
@@ -399,11 +511,25 @@ SHMPOOL_EXTERN int shmpool_submit_timeout(shmpool *pool, const char *task,
                                           size_t nsegs, uint64_t *id,
                                           int timeout_ms);
 
-/** The outcome of one task. */
+/** shmpool_submit with options (blocking limit, deadline, affinity); NULL
+ * opts means the defaults. */
+SHMPOOL_EXTERN int shmpool_submit_ex(shmpool *pool, const char *task,
+                                     const void *arg, size_t arg_len,
+                                     shmpool_seg *const *segs, size_t nsegs,
+                                     const shmpool_submit_options *opts,
+                                     uint64_t *id);
+
+/** The outcome of one task. Initialise once with shmpool_result_init()
+ * (it may be reused for any number of waits). */
 typedef struct shmpool_result {
-  uint64_t id;      /**< as returned by submit */
-  int status;       /**< the task function's return value, or SHMPOOL_E* */
-  const void *data; /**< the reply; valid until the next shmpool_wait() */
+  size_t struct_size; /**< set by shmpool_result_init() */
+  uint64_t id;        /**< as returned by submit */
+  /** The task function's return value (see shmpool_task_fn), or a
+   * SHMPOOL_E* code: EWORKER, ENOTASK, ECANCELED, ETIMEDOUT, EPROTO. */
+  int status;
+  /** The reply. It stays valid until the same thread's next
+   * shmpool_wait / shmpool_wait_id on this pool, or shmpool_destroy. */
+  const void *data;
   size_t len;
   /** For SHMPOOL_EWORKER: how the worker ended. exit_code is its exit
    * status (Windows: the process exit code, e.g. 0xC0000005 for an access
@@ -411,44 +537,163 @@ typedef struct shmpool_result {
    * term_signal is the POSIX signal that killed it, else 0. */
   int exit_code;
   int term_signal;
+  /** The message the task gave with shmpool_task_fail(), NUL-terminated,
+   * or NULL. Valid as long as data. */
+  const char *message;
 } shmpool_result;
 
+#define shmpool_result_init(res)                                               \
+  shmpool_result_init_sized((res), sizeof *(res))
+SHMPOOL_EXTERN void shmpool_result_init_sized(shmpool_result *res,
+                                              size_t struct_size);
+
 /** Wait for the next task to complete, in completion order, up to
- * timeout_ms (0: poll, -1: as long as needed).
+ * timeout_ms (0: poll, -1: as long as needed). A task some thread waits
+ * for with shmpool_wait_id is never returned here.
  *
- * Errors: ETIMEDOUT, EIDLE (no task is in flight: nothing to wait for).
- * A task's own failure is not an error of wait: it is res->status. */
+ * Errors: EINVAL (res not initialised), ETIMEDOUT, EIDLE (no task is in
+ * flight that this call could return), EFORK. A task's own failure is not
+ * an error of wait: it is res->status. */
 SHMPOOL_EXTERN int shmpool_wait(shmpool *pool, shmpool_result *res,
                                 int timeout_ms);
 
-/** Run `task` on n arguments (args + i * arg_size; arg_size may be 0, the
- * task then tells elements apart by shmpool_task_id()) across the workers
- * in chunks, and wait for all of them. Element i's reply goes to
- * results + i * result_size (zero-padded; a reply longer than result_size
- * is refused with EMSGSIZE to the task), and its status to statuses[i] if
- * statuses is not NULL. Tasks submitted earlier keep running; their results
- * stay available to shmpool_wait().
+/** Wait for task `id` only, up to timeout_ms. Its result goes to this
+ * caller and never to a concurrent shmpool_wait.
  *
- * Returns 0 if every element's status is 0, else the status of the first
- * failing element by index (a task's own code, EWORKER, ENOTASK...), or a
- * pool error (EINVAL, ENOMEM, ENOSPC) before anything ran. */
+ * Errors: EINVAL, ENOENT (no such task in flight: unknown, or its result
+ * was already returned), EBUSY (another thread is waiting for it),
+ * ETIMEDOUT (it stays in flight), EFORK. */
+SHMPOOL_EXTERN int shmpool_wait_id(shmpool *pool, uint64_t id,
+                                   shmpool_result *res, int timeout_ms);
+
+/** Cancel task `id`. A task still queued is removed and completes with
+ * SHMPOOL_ECANCELED at once; a running task's worker is killed and
+ * replaced (the tasks queued behind it run on the replacement) and the
+ * task completes with SHMPOOL_ECANCELED shortly after. Its result is then
+ * collected like any other (shmpool_wait / shmpool_wait_id).
+ *
+ * Errors: ENOENT (no such task in flight: unknown, or already completed,
+ * or already canceled), EFORK. */
+SHMPOOL_EXTERN int shmpool_cancel(shmpool *pool, uint64_t id);
+
+/** Cancel every submitted task in flight and every running map, like
+ * Python's Pool.terminate() without destroying the pool: workers running
+ * something are killed and replaced. Returns the number of tasks and maps
+ * canceled (>= 0), or EFORK. */
+SHMPOOL_EXTERN int shmpool_cancel_all(shmpool *pool);
+
+/** How shmpool_map hands chunks to workers. */
+#define SHMPOOL_SCHEDULE_STATIC 0 /**< the default; see shmpool_map */
+#define SHMPOOL_SCHEDULE_DYNAMIC 1
+
+/** Options of shmpool_map_ex / shmpool_map_start; initialise with
+ * shmpool_map_options_init(). */
+typedef struct shmpool_map_options {
+  size_t struct_size; /**< set by shmpool_map_options_init() */
+  /** Elements per chunk (one message to a worker); 0 (the default) means
+   * n / (8 × workers), at least 1. */
+  size_t chunk_size;
+  /** SHMPOOL_SCHEDULE_STATIC (default): chunks are split into one
+   * contiguous range per worker, and the same n, chunk size and number of
+   * workers give every worker the same range on every call, so a worker
+   * touches the same pages each time (its page tables are built once); a
+   * worker that runs out of its own chunks takes the last chunks of the
+   * worker with the most left, so an uneven workload stays balanced.
+   * SHMPOOL_SCHEDULE_DYNAMIC: the next chunk goes to whichever worker has
+   * room. */
+  int schedule;
+  /** Give up after this many ms: elements not finished then get
+   * SHMPOOL_ETIMEDOUT, workers still running the map's chunks are killed
+   * and replaced, and the map returns SHMPOOL_ETIMEDOUT. 0 (the default):
+   * no limit. */
+  int timeout_ms;
+} shmpool_map_options;
+
+#define shmpool_map_options_init(opts)                                         \
+  shmpool_map_options_init_sized((opts), sizeof *(opts))
+SHMPOOL_EXTERN void shmpool_map_options_init_sized(shmpool_map_options *opts,
+                                                   size_t struct_size);
+
+/** Run `task` on n elements and wait for all of them.
+ *
+ * Element i's argument is args + i * arg_size (arg_size may be 0: the task
+ * then tells elements apart by shmpool_task_id(), which is i). Elements go
+ * to the workers in chunks of consecutive elements (see
+ * shmpool_map_options); inside a chunk, a worker runs them in order. Element
+ * i's reply goes to results + i * result_size, zero-padded: result_size,
+ * not max_reply_size, bounds a map element's reply (a longer reply is
+ * refused with EMSGSIZE to the task). Its status goes to statuses[i] if
+ * statuses is not NULL. Tasks submitted earlier keep running, and their
+ * results stay available to shmpool_wait().
+ *
+ * Returns 0 if every element's status is 0; else the status of the first
+ * failing element by index: a task's own status (which may be positive),
+ * or a SHMPOOL_E* code (EWORKER, ENOTASK, ETIMEDOUT...); or a pool error
+ * before anything ran (EINVAL, ENOMEM, ENOSPC, EFORK). */
 SHMPOOL_EXTERN int shmpool_map(shmpool *pool, const char *task,
                                const void *args, size_t arg_size, size_t n,
                                shmpool_seg *const *segs, size_t nsegs,
                                void *results, size_t result_size,
                                int *statuses);
 
+/** shmpool_map with options; NULL opts means the defaults. */
+SHMPOOL_EXTERN int shmpool_map_ex(shmpool *pool, const char *task,
+                                  const void *args, size_t arg_size, size_t n,
+                                  shmpool_seg *const *segs, size_t nsegs,
+                                  void *results, size_t result_size,
+                                  int *statuses,
+                                  const shmpool_map_options *opts);
+
+/** A map that was started and has not been finished: progress can be
+ * watched and results consumed as chunks complete. */
+typedef struct shmpool_map_job shmpool_map_job;
+
+/** Start a map (the arguments as for shmpool_map_ex) and return at once.
+ * args are copied now; results and statuses must stay valid until
+ * shmpool_map_finish: each chunk's replies and statuses are written there
+ * when it completes, inside a call on the pool. Several maps may run at
+ * once. Errors: as shmpool_map's before anything ran. */
+SHMPOOL_EXTERN int
+shmpool_map_start(shmpool *pool, shmpool_map_job **job, const char *task,
+                  const void *args, size_t arg_size, size_t n,
+                  shmpool_seg *const *segs, size_t nsegs, void *results,
+                  size_t result_size, int *statuses,
+                  const shmpool_map_options *opts);
+
+/** Wait up to timeout_ms for elements that completed since the last call:
+ * returns 0 and the range [*first, *first + *count) of elements whose
+ * replies and statuses are in place, ETIMEDOUT if none completed in time,
+ * or EIDLE when every element has been reported. Ranges come in completion
+ * order, not index order. first or count may be NULL. */
+SHMPOOL_EXTERN int shmpool_map_next(shmpool_map_job *job, size_t *first,
+                                    size_t *count, int timeout_ms);
+
+/** Elements completed so far (reported by shmpool_map_next or not), and
+ * the total; either pointer may be NULL. Never blocks. */
+SHMPOOL_EXTERN void shmpool_map_progress(shmpool_map_job *job, size_t *done,
+                                         size_t *total);
+
+/** Cancel the rest of a map: elements not finished get
+ * SHMPOOL_ECANCELED; workers running its chunks are killed and replaced.
+ * shmpool_map_finish is still needed. */
+SHMPOOL_EXTERN int shmpool_map_cancel(shmpool_map_job *job);
+
+/** Wait for every element, free the job, and return what shmpool_map
+ * would. NULL is fine (returns 0). */
+SHMPOOL_EXTERN int shmpool_map_finish(shmpool_map_job *job);
+
 /** The number of worker processes. */
 SHMPOOL_EXTERN unsigned shmpool_workers(const shmpool *pool);
 
 /** The name of the pool's control segment (for diagnostics and the shmpool
- * tool: a pool whose process was killed leaves it behind on POSIX). */
+ * tool). */
 SHMPOOL_EXTERN const char *shmpool_control_name(const shmpool *pool);
 
 /** Stop the pool: workers finish the task they are running and exit; any
  * still running after shutdown_timeout_ms are killed. Results not yet
- * waited for are discarded, the pool's segment references released, and
- * its control segment removed. NULL is fine. Returns 0. */
+ * waited for are discarded, unfinished maps' jobs freed, the pool's segment
+ * references released, and its control segment removed. NULL is fine.
+ * Returns 0. */
 SHMPOOL_EXTERN int shmpool_destroy(shmpool *pool);
 
 /* ---- worker side ------------------------------------------------------- */
@@ -462,7 +707,10 @@ SHMPOOL_EXTERN int shmpool_destroy(shmpool *pool);
 SHMPOOL_EXTERN int shmpool_is_worker(int argc, char **argv);
 
 /** Serve tasks from `tasks` until the pool shuts down or the parent dies;
- * returns the exit status for main(). */
+ * returns the exit status for main(): 0 after a normal shutdown, else 2 a
+ * bad command line, 3 cannot attach to the pool, 4 a corrupt control
+ * segment, 5 the parent died, 6 the initializer failed. The library never
+ * prints; these codes are what a worker can tell. */
 SHMPOOL_EXTERN int shmpool_worker_main(int argc, char **argv,
                                        const shmpool_task_def *tasks);
 
@@ -474,6 +722,11 @@ SHMPOOL_EXTERN const void *shmpool_task_arg(const shmpool_task *task,
  * element's index. */
 SHMPOOL_EXTERN uint64_t shmpool_task_id(const shmpool_task *task);
 
+/** The index of the worker running the task, 0 to workers - 1: stable
+ * across the worker's replacement (like omp_get_thread_num()), for
+ * per-worker scratch space. */
+SHMPOOL_EXTERN unsigned shmpool_task_worker(const shmpool_task *task);
+
 /** How many segments the task names. */
 SHMPOOL_EXTERN size_t shmpool_task_nsegs(const shmpool_task *task);
 
@@ -483,10 +736,17 @@ SHMPOOL_EXTERN size_t shmpool_task_nsegs(const shmpool_task *task);
 SHMPOOL_EXTERN void *shmpool_task_seg(shmpool_task *task, size_t i,
                                       size_t *size);
 
-/** Set the task's reply (copied; the last call wins). Errors: EMSGSIZE (longer
- * than the pool's max_reply_size, or map's result_size). */
+/** Set the task's reply (copied; the last call wins). Errors: EMSGSIZE
+ * (longer than the pool's max_reply_size, or map's result_size). */
 SHMPOOL_EXTERN int shmpool_task_reply(shmpool_task *task, const void *data,
                                       size_t len);
+
+/** Say why the task fails: message (cut to SHMPOOL_MESSAGE_MAX bytes)
+ * reaches the parent in shmpool_result::message. Returns `status`, so a
+ * task can end with `return shmpool_task_fail(t, 3, "no such file");`.
+ * Messages of shmpool_map elements are not delivered. */
+SHMPOOL_EXTERN int shmpool_task_fail(shmpool_task *task, int status,
+                                     const char *message);
 
 #ifdef __cplusplus
 }

@@ -77,3 +77,69 @@ int shmpool__check_task(const shmpool *pool, const char *task,
     return SHMPOOL_ENOTASK;
   return 0;
 }
+
+int shmpool__copy_in(void *out, size_t out_size, const void *in, size_t size) {
+  const unsigned char *p = (const unsigned char *)in;
+  size_t i;
+  /* A struct smaller than its size field, or absurdly large, was not
+   * initialised with its _init() macro. */
+  if (size < sizeof(size_t) || size > 65536)
+    return SHMPOOL_EINVAL;
+  /* A newer caller's fields that this library does not know must be
+   * unset: silently ignoring a request would be worse than refusing. */
+  for (i = out_size; i < size; i++)
+    if (p[i] != 0)
+      return SHMPOOL_ENOTSUP;
+  memcpy(out, in, size < out_size ? size : out_size);
+  *(size_t *)out = out_size;
+  return 0;
+}
+
+int shmpool__enter(shmpool *pool) {
+  if (pool == NULL)
+    return SHMPOOL_EINVAL;
+  /* A forked child has a copy of the parent's pool, whose workers and
+   * shared memory are the parent's: it must not touch them. */
+  if (shmpool__plat_fork_generation() != pool->fork_gen)
+    return SHMPOOL_EFORK;
+  shmpool__plat_monitor_lock(pool->mon);
+  return 0;
+}
+
+void shmpool__leave(shmpool *pool) {
+  shmpool__plat_monitor_unlock(pool->mon);
+}
+
+/* ---- the _init() functions behind the public macros -------------------- */
+
+/* Zero a caller's struct of `size` bytes and record its size. */
+static int shmpool__init_struct(void *s, size_t size) {
+  if (s == NULL || size < sizeof(size_t))
+    return 0;
+  memset(s, 0, size);
+  *(size_t *)s = size;
+  return 1;
+}
+
+void shmpool_options_init_sized(shmpool_options *opts, size_t struct_size) {
+  (void)shmpool__init_struct(opts, struct_size);
+}
+
+void shmpool_result_init_sized(shmpool_result *res, size_t struct_size) {
+  (void)shmpool__init_struct(res, struct_size);
+}
+
+void shmpool_submit_options_init_sized(shmpool_submit_options *opts,
+                                       size_t struct_size) {
+  /* Defaults that are not zero are written only where the caller's
+   * struct has the field. */
+  if (shmpool__init_struct(opts, struct_size) &&
+      struct_size >= offsetof(shmpool_submit_options, timeout_ms) +
+                         sizeof opts->timeout_ms)
+    opts->timeout_ms = -1;
+}
+
+void shmpool_map_options_init_sized(shmpool_map_options *opts,
+                                    size_t struct_size) {
+  (void)shmpool__init_struct(opts, struct_size); /* all defaults are 0 */
+}

@@ -18,7 +18,7 @@
 #include "shmpool.h"
 
 #define SHMPOOL__CTL_MAGIC 0x4c544350u /* "PCTL" */
-#define SHMPOOL__CTL_VERSION 2u
+#define SHMPOOL__CTL_VERSION 3u
 #define SHMPOOL__CACHE_LINE 64u
 
 /* Limits that keep every computed size far from overflow. */
@@ -91,7 +91,8 @@ typedef struct shmpool__ctl_worker {
   uint32_t task_tail;    /* task slots published */
   uint32_t worker_futex; /* the worker's wake word */
   uint64_t pid;          /* the process serving this block */
-  unsigned char pad0[64 - 16];
+  uint32_t stop;         /* nonzero: exit once the queue is empty */
+  unsigned char pad0[64 - 20];
   /* Line 1, written by the worker. */
   uint32_t reserved1;
   uint32_t worker_sleeping; /* nonzero: wake me after publishing */
@@ -124,7 +125,10 @@ typedef struct shmpool__segtab_ref {
  * started. */
 enum shmpool__slot_state {
   SHMPOOL__SLOT_QUEUED = 1,
-  SHMPOOL__SLOT_TAKEN = 2
+  SHMPOOL__SLOT_TAKEN = 2,
+  /* The parent canceled it while queued (QUEUED -> CANCELED, also atomic):
+   * the worker skips it and completes it with SHMPOOL_ECANCELED. */
+  SHMPOOL__SLOT_CANCELED = 3
 };
 
 typedef struct shmpool__task_slot {
@@ -160,9 +164,15 @@ typedef struct shmpool__map_chunk {
 typedef struct shmpool__result_slot {
   uint64_t id;
   int32_t status;
-  uint32_t len;
-  /* Then max_reply bytes of reply. */
+  uint32_t len;     /* of the reply */
+  uint32_t msg_len; /* of the failure message; 0: none */
+  uint32_t reserved[3];
+  /* Then the message (SHMPOOL__MSG_AREA bytes), then max_reply bytes of
+   * reply. */
 } shmpool__result_slot;
+
+/* Room for a failure message and its NUL. */
+#define SHMPOOL__MSG_AREA (SHMPOOL_MESSAGE_MAX + 1u)
 
 /* ---- layout ------------------------------------------------------------- */
 
@@ -262,8 +272,12 @@ static inline unsigned char *shmpool__task_slot_arg(shmpool__task_slot *s) {
   return (unsigned char *)s + sizeof(shmpool__task_slot);
 }
 static inline unsigned char *
-shmpool__result_slot_data(shmpool__result_slot *s) {
+shmpool__result_slot_msg(shmpool__result_slot *s) {
   return (unsigned char *)s + sizeof(shmpool__result_slot);
+}
+static inline unsigned char *
+shmpool__result_slot_data(shmpool__result_slot *s) {
+  return (unsigned char *)s + sizeof(shmpool__result_slot) + SHMPOOL__MSG_AREA;
 }
 
 #endif /* SHMPOOL_CONTROL_H */

@@ -65,3 +65,33 @@ int shmpool_seg_list(unsigned flags, int (*fn)(const char *name, void *ctx),
     return SHMPOOL_EINVAL;
   return shmpool__plat_seg_list(flags, fn, ctx);
 }
+
+typedef struct shmpool__reap_ctx {
+  uint64_t pid, start;
+} shmpool__reap_ctx;
+
+/* Remove `name` if it is an owned (not persistent) segment that the dead
+ * process created. Its header says so, not the name. */
+static int shmpool__reap_one(const char *name, void *ctx) {
+  const shmpool__reap_ctx *c = (const shmpool__reap_ctx *)ctx;
+  shmpool__seg_report r;
+  if (shmpool__seg_inspect(name, 0, &r) != 0 || r.kind == SHMPOOL__KIND_RAW ||
+      (r.info.attrs & SHMPOOL__ATTR_PERSIST) != 0 ||
+      r.info.creator_pid != c->pid ||
+      (c->start != 0 && r.info.creator_start != c->start))
+    return 0;
+  (void)shmpool_seg_unlink_flags(name, 0);
+  return 0;
+}
+
+void shmpool__reap_orphans(uint64_t pid, uint64_t start,
+                           const char *const *known, size_t n) {
+  shmpool__reap_ctx c;
+  size_t i;
+  c.pid = pid;
+  c.start = start;
+  for (i = 0; i < n; i++)
+    (void)shmpool__reap_one(known[i], &c);
+  /* Where the OS can list shared memory, everything else it created. */
+  (void)shmpool__plat_seg_list(0, shmpool__reap_one, &c);
+}

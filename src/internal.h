@@ -118,6 +118,10 @@ int shmpool__seg_create(shmpool_seg **seg, const char *name, size_t size,
 void shmpool__seg_ref(shmpool_seg *seg);
 int shmpool__seg_unref(shmpool_seg *seg);
 
+/* Unmap and free a handle copied into a forked child, without unlinking
+ * (the name belongs to the parent) and whatever its reference count. */
+void shmpool__seg_forget(shmpool_seg *seg);
+
 /* A pool's count of in-flight tasks naming seg goes up or down by one; the
  * owner's close unlinks at once only while it is zero. */
 void shmpool__seg_busy(shmpool_seg *seg, int delta);
@@ -145,5 +149,12 @@ typedef struct shmpool__seg_report {
  * Errors: those of shmpool_seg_open (ENOENT, EACCES...). */
 int shmpool__seg_inspect(const char *name, unsigned flags,
                          shmpool__seg_report *r);
+
+/* Remove every owned (not persistent) segment that process pid, started
+ * at `start` (0: unknown), created and can no longer remove because it
+ * died: those named in known[0..n), and, where the OS can list shared
+ * memory, all others. Each is checked by its header first. */
+void shmpool__reap_orphans(uint64_t pid, uint64_t start,
+                           const char *const *known, size_t n);
 
 #endif /* SHMPOOL_INTERNAL_H */

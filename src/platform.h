@@ -184,8 +184,21 @@ void shmpool__plat_wake(shmpool__plat_waker *w, volatile uint32_t *word);
 /* ------------------------------------------------------------------------ */
 
 /* The command line that makes a process a worker:
- * "<exe> --shmpool-worker <control segment name>". */
+ * "<exe> [worker args...] --shmpool-worker <control segment name>". */
 #define SHMPOOL__WORKER_FLAG "--shmpool-worker"
+
+/* The environment variable every worker is started with (its value: the
+ * control segment's name). shmpool_worker_main removes it at once, so a
+ * process that still has it was started as a worker and never handed over
+ * to shmpool_worker_main: its main() forgot shmpool_is_worker(). */
+#define SHMPOOL__WORKER_ENV "SHMPOOL_WORKER_OF"
+
+/* Whether the environment variable `name` is set in this process. */
+int shmpool__plat_env_is_set(const char *name);
+
+/* Remove `name` from this process's environment (for its future
+ * children). Called only at the start of shmpool_worker_main. */
+void shmpool__plat_env_unset(const char *name);
 
 /* How a process ended. */
 typedef struct shmpool__plat_exit {
@@ -204,25 +217,29 @@ typedef struct shmpool__plat_proc {
  * the worker waits for its pid to appear in the control segment). */
 typedef void (*shmpool__plat_pid_fn)(uint64_t pid, void *ctx);
 
-/* The path of the running executable, for re-executing it as a worker
- * (Linux: "/proc/self/exe", which names the running image even if its file
- * was replaced; macOS: _NSGetExecutablePath; Windows: GetModuleFileNameW).
- * Returns a malloc'd UTF-8 string in *path. Errors: ENOTSUP, ENOMEM. */
+/* The path of the running executable, for re-executing it as a worker:
+ * the program's own file, never an interpreter such as valgrind or the
+ * dynamic loader run explicitly (Linux: what /proc/self/exe resolves to,
+ * falling back to /proc/self/exe itself if that file was deleted; macOS:
+ * _NSGetExecutablePath; Windows: GetModuleFileNameW). Returns a malloc'd
+ * UTF-8 string in *path. Errors: ENOTSUP, ENOMEM. */
 int shmpool__plat_self_exe(char **path);
 
 /* The number of CPUs this process may run on; at least 1. */
 unsigned shmpool__plat_cpu_count(void);
 
-/* Start `exe` with the arguments "--shmpool-worker <ctl_name>": a new
- * process image (posix_spawn / CreateProcessW, never a bare fork), with
- * stdio inherited and no other descriptor or handle, default signal
- * dispositions and an empty signal mask, and (Windows) inside a job object
- * that kills it when this process's last handle to the job goes.
- * publish(pid, ctx) is called as described above.
- * Errors: ESPAWN (with the OS error recorded), ENOMEM, EMFILE. */
+/* Start `exe` with the arguments `args` (NULL-terminated; NULL for none)
+ * followed by "--shmpool-worker <ctl_name>": a new process image
+ * (posix_spawn / CreateProcessW, never a bare fork), with stdio inherited
+ * and no other descriptor or handle, default signal dispositions and an
+ * empty signal mask, this process's environment plus SHMPOOL__WORKER_ENV,
+ * and (Windows) inside a job object that kills it when this process's
+ * last handle to the job goes. publish(pid, ctx) is called as described
+ * above. Errors: EINVAL (Windows: a path or argument that is not UTF-8),
+ * ESPAWN (with the OS error recorded), ENOMEM, EMFILE. */
 int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
-                        const char *ctl_name, shmpool__plat_pid_fn publish,
-                        void *ctx);
+                        const char *const *args, const char *ctl_name,
+                        shmpool__plat_pid_fn publish, void *ctx);
 
 /* Has it ended? Returns 0 if it runs, 1 if it ended (it is then reaped,
  * its handle released, and *ex filled), or a negative SHMPOOL_E* code. */
@@ -241,10 +258,43 @@ void shmpool__plat_proc_kill(shmpool__plat_proc *p);
 void shmpool__plat_proc_release(shmpool__plat_proc *p);
 
 /* Worker side, first thing: make crashes end the process plainly (no
- * Windows error dialog) and arrange for this process to exit promptly if
- * the process parent_pid (whose start time is parent_start, 0 if unknown)
- * dies: a watch thread on a pidfd, a kqueue or a process handle, or
- * polling. Returns 0, or SHMPOOL_ESPAWN if the parent is already gone. */
-int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start);
+ * Windows error dialog); POSIX: ignore SIGINT, SIGQUIT, SIGHUP and
+ * SIGTERM, so a Ctrl-C or hang-up aimed at the whole process group ends
+ * the parent and not its workers, which then clean up after it; and
+ * arrange for this process to call orphaned(ctx) and then exit promptly
+ * if the process parent_pid (whose start time is parent_start, 0 if
+ * unknown) dies: a watch thread on a pidfd, a kqueue or a process handle,
+ * or polling. orphaned runs on the watch thread while a task may still be
+ * running. Returns 0, or SHMPOOL_ESPAWN if the parent is already gone. */
+typedef void (*shmpool__plat_orphan_fn)(void *ctx);
+int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start,
+                              shmpool__plat_orphan_fn orphaned, void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Threads of the calling process                                           */
+/* ------------------------------------------------------------------------ */
+
+/* A mutex with one condition variable: what makes a pool safe to call from
+ * several threads at once. */
+typedef struct shmpool__plat_monitor shmpool__plat_monitor;
+
+/* Errors: ENOMEM, EIO. */
+int shmpool__plat_monitor_create(shmpool__plat_monitor **m);
+/* Accepts NULL. Nobody may hold or wait on it. */
+void shmpool__plat_monitor_destroy(shmpool__plat_monitor *m);
+void shmpool__plat_monitor_lock(shmpool__plat_monitor *m);
+void shmpool__plat_monitor_unlock(shmpool__plat_monitor *m);
+/* With the lock held: release it and wait for a broadcast, at most
+ * timeout_ms (-1: no limit), then take it again. May return early. */
+void shmpool__plat_monitor_wait(shmpool__plat_monitor *m, int timeout_ms);
+void shmpool__plat_monitor_broadcast(shmpool__plat_monitor *m);
+
+/* An id of the calling thread, unique among this process's live threads. */
+uint64_t shmpool__plat_thread_id(void);
+
+/* A number that changes in the child of every fork() (POSIX: counted by a
+ * pthread_atfork handler registered on the first call; Windows cannot fork:
+ * always 0). A pool compares it with the value at its creation. */
+uint32_t shmpool__plat_fork_generation(void);
 
 #endif /* SHMPOOL_PLATFORM_H */

@@ -1,5 +1,6 @@
-/* The public entry points of a pool's parent side: create, submit, wait,
- * destroy. The work is done by the layers described in pool.h.
+/* The public entry points of a pool's parent side: create, destroy,
+ * submit, wait, cancel. Each takes the pool's lock (shmpool__enter) and
+ * leaves the work to the layers described in pool.h.
  *
  * SPDX-License-Identifier: MIT */
 #include <stdio.h>
@@ -11,11 +12,6 @@
 #define SHMPOOL__DEFAULT_START_MS 30000
 #define SHMPOOL__DEFAULT_SHUTDOWN_MS 5000
 
-void shmpool_options_init(shmpool_options *opts) {
-  if (opts != NULL)
-    memset(opts, 0, sizeof *opts);
-}
-
 unsigned shmpool_workers(const shmpool *pool) {
   return pool != NULL ? pool->nworkers : 0u;
 }
@@ -26,19 +22,52 @@ const char *shmpool_control_name(const shmpool *pool) {
 
 /* ---- create / destroy ---------------------------------------------------- */
 
+static char *shmpool__strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = (char *)malloc(n);
+  if (d != NULL)
+    memcpy(d, s, n);
+  return d;
+}
+
+/* The executable and arguments workers are started with. */
+static int shmpool__worker_command(shmpool *pool, const shmpool_options *o) {
+  size_t n = 0, i;
+  if (o->worker_path != NULL) {
+    pool->exe = shmpool__strdup(o->worker_path);
+    if (pool->exe == NULL)
+      return SHMPOOL_ENOMEM;
+  } else {
+    int rc = shmpool__plat_self_exe(&pool->exe);
+    if (rc != 0)
+      return rc;
+  }
+  if (o->worker_args == NULL)
+    return 0;
+  while (o->worker_args[n] != NULL)
+    n++;
+  pool->worker_args = (char **)calloc(n + 1, sizeof *pool->worker_args);
+  if (pool->worker_args == NULL)
+    return SHMPOOL_ENOMEM;
+  for (i = 0; i < n; i++)
+    if ((pool->worker_args[i] = shmpool__strdup(o->worker_args[i])) == NULL)
+      return SHMPOOL_ENOMEM;
+  return 0;
+}
+
 /* Parent memory for a pool of this layout. */
 static int shmpool__alloc(shmpool *pool) {
   const shmpool__ctl_params *p = &pool->l.p;
   uint32_t i;
   pool->nworkers = p->nworkers;
   pool->w = (shmpool__wslot *)calloc(pool->nworkers, sizeof *pool->w);
+  pool->watch = (uint32_t *)calloc(pool->nworkers, sizeof *pool->watch);
   pool->segs = (shmpool__segslot *)calloc(p->nsegtab, sizeof *pool->segs);
-  pool->reply = (unsigned char *)malloc(p->max_reply + 1u);
   pool->requeue_slots =
       (unsigned char *)malloc((size_t)p->depth * pool->l.task_slot_size);
   pool->requeue_recs =
       (shmpool__inflight *)malloc(p->depth * sizeof *pool->requeue_recs);
-  if (pool->w == NULL || pool->segs == NULL || pool->reply == NULL ||
+  if (pool->w == NULL || pool->watch == NULL || pool->segs == NULL ||
       pool->requeue_slots == NULL || pool->requeue_recs == NULL)
     return SHMPOOL_ENOMEM;
   for (i = 0; i < pool->nworkers; i++) {
@@ -48,7 +77,7 @@ static int shmpool__alloc(shmpool *pool) {
     if (pool->w[i].inflight == NULL)
       return SHMPOOL_ENOMEM;
   }
-  return 0;
+  return shmpool__plat_monitor_create(&pool->mon);
 }
 
 /* The control segment (header, initializer, empty queues) and the wake
@@ -103,11 +132,33 @@ static int shmpool__start(shmpool *pool) {
       return rc;
   }
   while ((rc = shmpool__startup_status(pool)) == 1) {
-    if (shmpool__plat_now_ns() >= deadline)
+    if (shmpool__plat_now_ns() >= deadline) {
+      shmpool__log(pool, SHMPOOL_LOG_ERROR,
+                   "workers not ready after %d ms", pool->opts.start_timeout_ms);
       return SHMPOOL_ESPAWN;
+    }
     (void)shmpool__idle(&pool->chan, shmpool__startup_news, pool, deadline);
   }
   return rc;
+}
+
+/* Free parent memory only. */
+static void shmpool__free_memory(shmpool *pool) {
+  uint32_t i;
+  char **a;
+  for (i = 0; pool->w != NULL && i < pool->nworkers; i++)
+    free(pool->w[i].inflight);
+  for (a = pool->worker_args; a != NULL && *a != NULL; a++)
+    free(*a);
+  shmpool__plat_monitor_destroy(pool->mon);
+  free(pool->worker_args);
+  free(pool->w);
+  free(pool->watch);
+  free(pool->segs);
+  free(pool->requeue_slots);
+  free(pool->requeue_recs);
+  free(pool->exe);
+  free(pool);
 }
 
 /* Stop every worker (politely, then not), release everything. */
@@ -116,25 +167,18 @@ static void shmpool__free(shmpool *pool) {
   if (pool == NULL)
     return;
   shmpool__stop_workers(pool);
+  shmpool__jobs_free(pool);
   shmpool__segtab_free(pool);
-  shmpool__map_free(pool);
-  shmpool__finished_free(pool);
-  for (i = 0; pool->w != NULL && i < pool->nworkers; i++) {
+  shmpool__tasks_free(pool);
+  for (i = 0; pool->w != NULL && i < pool->nworkers; i++)
     shmpool__plat_waker_close(&pool->w[i].waker);
-    free(pool->w[i].inflight);
-  }
   shmpool__plat_waker_close(&pool->parent_waker);
   (void)shmpool_seg_close(pool->ctl);
-  free(pool->w);
-  free(pool->segs);
-  free(pool->reply);
-  free(pool->requeue_slots);
-  free(pool->requeue_recs);
-  free(pool->exe);
-  free(pool);
+  shmpool__free_memory(pool);
 }
 
-int shmpool_create(shmpool **out, const shmpool_options *opts) {
+int shmpool_create(shmpool **out, const shmpool_options *user) {
+  shmpool_options opts;
   shmpool__ctl_params params;
   shmpool *pool = NULL;
   int rc;
@@ -142,36 +186,42 @@ int shmpool_create(shmpool **out, const shmpool_options *opts) {
   if (out == NULL)
     return SHMPOOL_EINVAL;
   *out = NULL;
-  if (opts == NULL)
+  if (user == NULL)
     return SHMPOOL_EINVAL;
-  rc = shmpool__check_options(opts, &params);
+  shmpool_options_init(&opts);
+  rc = shmpool__copy_in(&opts, sizeof opts, user, user->struct_size);
+  if (rc != 0)
+    return rc;
+  /* A worker whose main() forgot shmpool_is_worker() would start workers
+   * of its own, and they theirs: refuse before anything starts. */
+  if (shmpool__plat_env_is_set(SHMPOOL__WORKER_ENV))
+    return SHMPOOL_EWORKERMAIN;
+  rc = shmpool__check_options(&opts, &params);
   if (rc != 0)
     return rc;
   pool = (shmpool *)calloc(1, sizeof *pool);
   if (pool == NULL)
     return SHMPOOL_ENOMEM;
-  pool->opts = *opts;
+  pool->opts = opts;
   if (pool->opts.start_timeout_ms == 0)
     pool->opts.start_timeout_ms = SHMPOOL__DEFAULT_START_MS;
   if (pool->opts.shutdown_timeout_ms == 0)
     pool->opts.shutdown_timeout_ms = SHMPOOL__DEFAULT_SHUTDOWN_MS;
-  pool->opts.worker_path = NULL; /* copied below; not the caller's string */
+  /* Copied below, or used only during create: not the caller's memory. */
+  pool->opts.worker_path = NULL;
+  pool->opts.worker_args = NULL;
   pool->opts.init_task = NULL;
   pool->opts.init_arg = NULL;
+  pool->fork_gen = shmpool__plat_fork_generation();
+  pool->jobs_pump = shmpool__jobs_pump;
+  pool->jobs_maintain = shmpool__jobs_maintain;
   rc = shmpool__ctl_layout_compute(&params, &pool->l);
-  if (rc == 0 && opts->worker_path != NULL) {
-    size_t len = strlen(opts->worker_path);
-    pool->exe = (char *)malloc(len + 1);
-    rc = pool->exe == NULL ? SHMPOOL_ENOMEM : 0;
-    if (rc == 0)
-      memcpy(pool->exe, opts->worker_path, len + 1);
-  } else if (rc == 0) {
-    rc = shmpool__plat_self_exe(&pool->exe);
-  }
+  if (rc == 0)
+    rc = shmpool__worker_command(pool, &opts);
   if (rc == 0)
     rc = shmpool__alloc(pool);
   if (rc == 0)
-    rc = shmpool__control(pool, opts);
+    rc = shmpool__control(pool, &opts);
   if (rc == 0)
     rc = shmpool__start(pool);
   if (rc != 0) {
@@ -187,37 +237,47 @@ int shmpool_create(shmpool **out, const shmpool_options *opts) {
 }
 
 int shmpool_destroy(shmpool *pool) {
+  if (pool == NULL)
+    return 0;
+  if (shmpool__plat_fork_generation() != pool->fork_gen) {
+    /* A forked child's copy: the workers, the control segment and the
+     * segment references are the parent's. Unmap, free, touch nothing. */
+    shmpool__seg_forget(pool->ctl);
+    shmpool__free_memory(pool);
+    return 0;
+  }
   shmpool__free(pool);
   return 0;
 }
 
-/* ---- submit / wait --------------------------------------------------- */
+/* ---- submit -------------------------------------------------------------- */
 
-int shmpool_submit_timeout(shmpool *pool, const char *task, const void *arg,
-                           size_t arg_len, shmpool_seg *const *segs,
-                           size_t nsegs, uint64_t *id, int timeout_ms) {
-  shmpool__inflight rec;
-  shmpool__msg msg;
-  uint64_t deadline = 0;
-  int rc, w, timed_out = 0;
+/* The worker for the next task: the affinity key's worker if it has room,
+ * else the least busy one; -1 if every queue is full. */
+static int shmpool__pick(const shmpool *pool, uint64_t affinity) {
+  if (affinity != 0) {
+    uint32_t w = (uint32_t)(affinity % pool->nworkers);
+    if (shmpool__ring_room(pool, w, pool->l.p.depth))
+      return (int)w;
+  }
+  return shmpool__ring_pick(pool, pool->l.p.depth);
+}
 
-  if (id != NULL)
-    *id = 0;
-  if (pool == NULL || (arg == NULL && arg_len != 0))
-    return SHMPOOL_EINVAL;
-  memset(&msg, 0, sizeof msg);
-  rc = shmpool__check_task(pool, task, segs, nsegs, &msg.name_len);
-  if (rc != 0)
-    return rc;
-  if (arg_len > pool->l.p.max_arg)
-    return SHMPOOL_EMSGSIZE;
+/* Submit with the lock held; rec is the task's fresh record. */
+static int shmpool__submit_locked(shmpool *pool, shmpool__task_rec *rec,
+                                  const shmpool__msg *msg,
+                                  shmpool_seg *const *segs,
+                                  const shmpool_submit_options *o,
+                                  uint64_t *id) {
+  uint64_t deadline = shmpool__deadline(o->timeout_ms);
+  shmpool__inflight r;
+  int w, timed_out = 0;
+  memset(&r, 0, sizeof r);
   shmpool__segtab_release_closed(pool);
-  shmpool__maybe_check_workers(pool);
-
-  memset(&rec, 0, sizeof rec);
+  shmpool__maintain(pool);
   for (;;) {
-    w = shmpool__ring_pick(pool, pool->l.p.depth);
-    if (w >= 0 && shmpool__segtab_hold(pool, segs, nsegs, rec.refs) == 0)
+    w = shmpool__pick(pool, o->affinity);
+    if (w >= 0 && shmpool__segtab_hold(pool, segs, msg->nsegs, r.refs) == 0)
       break;
     /* No room: make some by moving finished results to parent memory. */
     if (shmpool__drain(pool))
@@ -226,56 +286,207 @@ int shmpool_submit_timeout(shmpool *pool, const char *task, const void *arg,
       return SHMPOOL_EWORKER;
     if (timed_out)
       return SHMPOOL_EAGAIN;
-    if (deadline == 0)
-      deadline = shmpool__deadline(timeout_ms);
-    timed_out = shmpool__await(pool, deadline) == SHMPOOL_ETIMEDOUT;
-    /* Even a caller that never blocks must see a dead worker's queue
-     * freed (and its tasks completed): look at the workers before giving
-     * up, then try once more. */
-    shmpool__maybe_check_workers(pool);
+    timed_out = shmpool__wait_progress(pool, deadline) == SHMPOOL_ETIMEDOUT;
   }
-  rec.nrefs = (uint32_t)nsegs;
-  rec.done = shmpool__task_done;
-  msg.kind = SHMPOOL__TASK_ONE;
-  msg.task = task;
-  msg.arg = arg;
-  msg.arg_len = arg_len;
-  msg.nsegs = (uint32_t)nsegs;
-  pool->next_id++;
-  shmpool__ring_send(pool, &pool->w[w], &msg, pool->next_id, &rec);
-  pool->tasks_out++;
-  if (id != NULL)
-    *id = pool->next_id;
+  rec->id = ++pool->next_id;
+  rec->deadline_ns =
+      o->deadline_ms > 0 ? shmpool__deadline(o->deadline_ms) : 0;
+  r.nrefs = msg->nsegs;
+  r.done = shmpool__task_done;
+  r.ctx = rec;
+  shmpool__ring_send(pool, &pool->w[w], msg, rec->id, &r);
+  shmpool__task_enter(pool, rec);
+  *id = rec->id;
   return 0;
+}
+
+int shmpool_submit_ex(shmpool *pool, const char *task, const void *arg,
+                      size_t arg_len, shmpool_seg *const *segs, size_t nsegs,
+                      const shmpool_submit_options *opts, uint64_t *id) {
+  shmpool_submit_options o;
+  shmpool__task_rec *rec;
+  shmpool__msg msg;
+  uint64_t new_id = 0;
+  int rc;
+
+  if (id != NULL)
+    *id = 0;
+  shmpool_submit_options_init(&o);
+  if (opts != NULL &&
+      (rc = shmpool__copy_in(&o, sizeof o, opts, opts->struct_size)) != 0)
+    return rc;
+  if (arg == NULL && arg_len != 0)
+    return SHMPOOL_EINVAL;
+  rc = shmpool__enter(pool);
+  if (rc != 0)
+    return rc;
+  memset(&msg, 0, sizeof msg);
+  rc = shmpool__check_task(pool, task, segs, nsegs, &msg.name_len);
+  if (rc == 0 && arg_len > pool->l.p.max_arg)
+    rc = SHMPOOL_EMSGSIZE;
+  /* The record comes first, so the result always has a place to go. */
+  rec = rc == 0 ? shmpool__task_new(pool) : NULL;
+  if (rc == 0 && rec == NULL)
+    rc = SHMPOOL_ENOMEM;
+  if (rc == 0) {
+    msg.kind = SHMPOOL__TASK_ONE;
+    msg.task = task;
+    msg.arg = arg;
+    msg.arg_len = arg_len;
+    msg.nsegs = (uint32_t)nsegs;
+    rc = shmpool__submit_locked(pool, rec, &msg, segs, &o, &new_id);
+    if (rc != 0)
+      shmpool__task_discard(pool, rec);
+  }
+  shmpool__leave(pool);
+  if (rc == 0 && id != NULL)
+    *id = new_id;
+  return rc;
+}
+
+int shmpool_submit_timeout(shmpool *pool, const char *task, const void *arg,
+                           size_t arg_len, shmpool_seg *const *segs,
+                           size_t nsegs, uint64_t *id, int timeout_ms) {
+  shmpool_submit_options o;
+  shmpool_submit_options_init(&o);
+  o.timeout_ms = timeout_ms;
+  return shmpool_submit_ex(pool, task, arg, arg_len, segs, nsegs, &o, id);
 }
 
 int shmpool_submit(shmpool *pool, const char *task, const void *arg,
                    size_t arg_len, shmpool_seg *const *segs, size_t nsegs,
                    uint64_t *id) {
-  return shmpool_submit_timeout(pool, task, arg, arg_len, segs, nsegs, id, -1);
+  return shmpool_submit_ex(pool, task, arg, arg_len, segs, nsegs, NULL, id);
 }
 
-int shmpool_wait(shmpool *pool, shmpool_result *res, int timeout_ms) {
-  uint64_t deadline = 0;
+/* ---- wait ---------------------------------------------------------------- */
+
+/* Copy a result out to a caller's struct of res->struct_size bytes. */
+static void shmpool__result_out(shmpool_result *res, const shmpool_result *r) {
+  size_t size = res->struct_size < sizeof *r ? res->struct_size : sizeof *r;
+  size_t keep = res->struct_size;
+  memcpy(res, r, size);
+  res->struct_size = keep;
+}
+
+/* A result struct the caller initialised: at least the fields of the
+ * first version. */
+static int shmpool__result_ok(const shmpool_result *res) {
+  return res != NULL &&
+         res->struct_size >= offsetof(shmpool_result, term_signal) +
+                                 sizeof res->term_signal &&
+         res->struct_size <= 65536;
+}
+
+/* Wait for rec (claimed == 1) or, with rec NULL, for any unclaimed task. */
+static int shmpool__wait_locked(shmpool *pool, shmpool__task_rec *rec,
+                                shmpool_result *r, int timeout_ms) {
+  uint64_t deadline = shmpool__deadline(timeout_ms);
+  shmpool__delivery *d = shmpool__my_delivery(pool);
   int timed_out = 0;
-  if (pool == NULL || res == NULL)
-    return SHMPOOL_EINVAL;
-  memset(res, 0, sizeof *res);
+  if (d == NULL)
+    return SHMPOOL_ENOMEM;
+  /* What this thread was handed last is no longer in use. */
+  shmpool__task_release(pool, d);
   shmpool__segtab_release_closed(pool);
   for (;;) {
-    if (shmpool__finished_pop(pool, res) == 0)
+    shmpool__task_rec *got =
+        rec != NULL ? (rec->state == SHMPOOL__T_FINISHED ? rec : NULL)
+                    : shmpool__task_next_finished(pool);
+    if (got != NULL) {
+      shmpool__task_deliver(pool, got, r, d);
       return 0;
-    if (pool->tasks_out == 0)
+    }
+    if (rec == NULL && pool->unclaimed == 0)
       return SHMPOOL_EIDLE;
     if (shmpool__drain(pool))
       continue;
     if (timed_out)
       return SHMPOOL_ETIMEDOUT;
-    if (deadline == 0)
-      deadline = shmpool__deadline(timeout_ms);
-    timed_out = shmpool__await(pool, deadline) == SHMPOOL_ETIMEDOUT;
-    /* Also for wait(0) in a polling loop: a worker that died completes
-     * its tasks with EWORKER, which this call may then return. */
-    shmpool__maybe_check_workers(pool);
+    /* Also for wait(0) in a polling loop: a look at the workers completes
+     * a dead worker's tasks, which this call may then return. */
+    timed_out = shmpool__wait_progress(pool, deadline) == SHMPOOL_ETIMEDOUT;
   }
+}
+
+int shmpool_wait(shmpool *pool, shmpool_result *res, int timeout_ms) {
+  shmpool_result r;
+  int rc;
+  if (!shmpool__result_ok(res))
+    return SHMPOOL_EINVAL;
+  rc = shmpool__enter(pool);
+  if (rc != 0)
+    return rc;
+  memset(&r, 0, sizeof r);
+  rc = shmpool__wait_locked(pool, NULL, &r, timeout_ms);
+  shmpool__leave(pool);
+  shmpool__result_out(res, &r);
+  return rc;
+}
+
+int shmpool_wait_id(shmpool *pool, uint64_t id, shmpool_result *res,
+                    int timeout_ms) {
+  shmpool__task_rec *rec;
+  shmpool_result r;
+  int rc;
+  if (!shmpool__result_ok(res))
+    return SHMPOOL_EINVAL;
+  rc = shmpool__enter(pool);
+  if (rc != 0)
+    return rc;
+  memset(&r, 0, sizeof r);
+  rec = shmpool__task_find(pool, id);
+  if (rec == NULL)
+    rc = SHMPOOL_ENOENT;
+  else if (rec->claimed)
+    rc = SHMPOOL_EBUSY;
+  if (rc == 0) {
+    shmpool__task_claim(pool, rec, 1);
+    rc = shmpool__wait_locked(pool, rec, &r, timeout_ms);
+    if (rc != 0) /* still in flight: anybody may have it now */
+      shmpool__task_claim(pool, rec, 0);
+  }
+  shmpool__leave(pool);
+  shmpool__result_out(res, &r);
+  return rc;
+}
+
+/* ---- cancel -------------------------------------------------------------- */
+
+int shmpool_cancel(shmpool *pool, uint64_t id) {
+  shmpool__task_rec *rec;
+  int rc = shmpool__enter(pool);
+  if (rc != 0)
+    return rc;
+  (void)shmpool__drain(pool); /* a task that just finished is not canceled */
+  rec = shmpool__task_find(pool, id);
+  if (rec == NULL || rec->state != SHMPOOL__T_FLIGHT || rec->end_status != 0)
+    rc = SHMPOOL_ENOENT;
+  else if (shmpool__cancel_task(pool, rec, SHMPOOL_ECANCELED) < 0)
+    rc = SHMPOOL_ENOENT; /* it had just finished */
+  shmpool__leave(pool);
+  return rc;
+}
+
+int shmpool_cancel_all(shmpool *pool) {
+  const uint32_t mask = pool != NULL ? pool->l.p.depth - 1 : 0;
+  uint32_t i, k;
+  int rc = shmpool__enter(pool), n = 0;
+  if (rc != 0)
+    return rc;
+  (void)shmpool__drain(pool);
+  for (i = 0; i < pool->nworkers; i++) {
+    shmpool__wslot *ws = &pool->w[i];
+    for (k = ws->done; k != ws->tail; k++) {
+      shmpool__inflight *r = &ws->inflight[k & mask];
+      shmpool__task_rec *rec = (shmpool__task_rec *)r->ctx;
+      if (r->kind == SHMPOOL__TASK_ONE && rec != NULL &&
+          rec->state == SHMPOOL__T_FLIGHT && rec->end_status == 0 &&
+          shmpool__cancel_task_at(pool, i, k, rec, SHMPOOL_ECANCELED) >= 0)
+        n++;
+    }
+  }
+  n += shmpool__jobs_cancel_all(pool);
+  shmpool__leave(pool);
+  return n;
 }

@@ -1,22 +1,31 @@
 /* The parent side of a pool: the state its files share, and the layers
  * they form. Each file has one job, and calls only the layers below it:
  *
- *   pool.c       the public entry points: create, submit, wait, destroy
- *   map.c        shmpool_map: the scratch segment, chunks, statuses
- *   progress.c   moving results out of the rings, noticing dead workers,
- *                and waiting for either
- *   supervise.c  worker processes: spawn, health checks, death, requeue
- *   results.c    completing a message: its segment holds end, then its
- *                handler runs; finished tasks wait in parent memory
- *   ring.c       the per-worker queues: send, take, pick a worker
+ *   pool.c       public entry points: create, destroy, submit, wait,
+ *                cancel; the lock; fork and misuse checks
+ *   map.c        shmpool_map and map jobs: scratch segments, chunks,
+ *                schedules, statuses, progress
+ *   progress.c   moving results out of the rings, health checks,
+ *                deadlines, and waiting (one thread at a time drives)
+ *   cancel.c     canceling a message: in its queue, or by killing its
+ *                worker
+ *   supervise.c  worker processes: spawn, look, death, requeue, recycling
+ *   tasks.c      submitted tasks from submit to wait: records, lookup by
+ *                id, the finished queue, delivery
+ *   ring.c       the per-worker queues: send, take, cancel, pick a worker
  *   segtab.c     the segment table: hold, drop, find, release, eviction
  *   args.c       checking what callers pass, before anything is sent
  *   idle.c       the idle/wake protocol (shared with worker.c)
  *
  * The parent never trusts what a worker wrote in shared memory: every
- * message it sends is also recorded here (the in-flight records), a
- * result must match the record, and every decision (restart, shutdown,
- * liveness) is taken from this private state.
+ * message it sends is also recorded here (the in-flight records), a result
+ * must match the record, and every decision (restart, shutdown, liveness,
+ * completion) is taken from this private state.
+ *
+ * Threads: every field below is protected by the pool's lock (mon), except
+ * `kick`, which is atomic. One thread at a time "drives": it sleeps on the
+ * parent's wake channel without the lock; the others wait on the lock's
+ * condition variable, which every completion broadcasts.
  *
  * SPDX-License-Identifier: MIT */
 #ifndef SHMPOOL_POOL_H
@@ -31,9 +40,10 @@
 
 typedef struct shmpool__inflight shmpool__inflight;
 typedef struct shmpool__completion shmpool__completion;
+typedef struct shmpool__task_rec shmpool__task_rec;
 
 /* What runs when a message completes (normally or not): a submitted
- * task's result goes to the finished queue, a map chunk to its map. */
+ * task's result goes to its task record, a map chunk to its job. */
 typedef void (*shmpool__done_fn)(shmpool *pool, const shmpool__completion *c);
 
 /* The parent's record of one message in a worker's queue. */
@@ -43,19 +53,53 @@ struct shmpool__inflight {
   uint32_t nrefs; /* segment table entries it holds */
   uint32_t refs[SHMPOOL_TASK_SEGS_MAX + 1];
   shmpool__done_fn done;
-  void *ctx;             /* the handler's state (a map's), on the heap */
+  void *ctx;             /* the task record, or the map job */
   uint64_t start, count; /* a map chunk's elements */
 };
 
 /* How a message ended: what its worker replied, or why it never will. */
 struct shmpool__completion {
   shmpool__inflight rec; /* what was sent */
+  uint32_t worker;       /* to which worker block */
   int status;
   const unsigned char *data; /* the reply; valid during the handler */
   uint32_t len;
+  const unsigned char *msg; /* the failure message (msg_len bytes) */
+  uint32_t msg_len;
   int exit_code; /* for a worker that died: how it ended */
   int term_signal;
 };
+
+/* A submitted task, from submit until its result is handed out. */
+enum shmpool__task_state {
+  SHMPOOL__T_FLIGHT = 1,   /* in a worker's queue, or running */
+  SHMPOOL__T_FINISHED = 2, /* its result waits in parent memory */
+  SHMPOOL__T_DELIVERED = 3 /* handed to a caller; data still in use */
+};
+
+struct shmpool__task_rec {
+  uint64_t id;
+  shmpool__task_rec *hnext;      /* lookup by id */
+  shmpool__task_rec *prev, *next; /* the finished queue; the free list */
+  int state;
+  int claimed;     /* a shmpool_wait_id waits for it */
+  int end_status;  /* nonzero: its worker was killed for it on purpose */
+  uint64_t deadline_ns; /* 0: none */
+  int status;
+  int exit_code;
+  int term_signal;
+  uint32_t len;
+  uint32_t msg_len;
+  char message[SHMPOOL__MSG_AREA];
+  unsigned char reply[1]; /* max_reply bytes (allocated with the record) */
+};
+
+/* The result a thread was last handed: its data stays valid until that
+ * thread's next wait. */
+typedef struct shmpool__delivery {
+  uint64_t thread;
+  shmpool__task_rec *rec;
+} shmpool__delivery;
 
 /* The parent's view of one worker block. */
 typedef struct shmpool__wslot {
@@ -66,10 +110,13 @@ typedef struct shmpool__wslot {
   shmpool__chan chan; /* waking this worker */
   int running;        /* a process is serving this block */
   int ready;          /* it finished its initializer */
-  int condemned;      /* it wrote nonsense and was killed; not yet reaped */
+  int condemned;      /* killed on purpose; not yet reaped */
+  int corrupt;        /* ... because it wrote nonsense */
   uint64_t condemned_ns;
-  int failed;         /* given up on: not started again */
+  int failed;    /* given up on: not started again */
+  int stopping;  /* asked to exit (recycling) */
   int start_failures;
+  uint64_t sent;               /* messages sent to this process */
   uint32_t tail;               /* messages published */
   uint32_t done;               /* results consumed */
   shmpool__inflight *inflight; /* depth records, by sequence & (depth-1) */
@@ -83,19 +130,10 @@ typedef struct shmpool__segslot {
   uint64_t last_use;
 } shmpool__segslot;
 
-/* A finished task waiting in parent memory for shmpool_wait. */
-typedef struct shmpool__finished {
-  uint64_t id;
-  int status;
-  int exit_code;
-  int term_signal;
-  size_t len;
-  unsigned char *data;
-} shmpool__finished;
-
 struct shmpool {
   shmpool_options opts;
   char *exe;
+  char **worker_args; /* a NULL-terminated copy, or NULL */
   shmpool_seg *ctl;
   unsigned char *base;
   shmpool__ctl_layout l;
@@ -106,22 +144,39 @@ struct shmpool {
   int shutting_down;  /* parent-private: never read back from hdr */
   uint64_t last_health_ns;
 
+  /* Threads. */
+  shmpool__plat_monitor *mon;
+  uint32_t fork_gen; /* shmpool__plat_fork_generation() at create */
+  int driving;       /* a thread sleeps on chan for everybody */
+  uint32_t kick;     /* atomic: bumped to wake the driver */
+  uint32_t *watch;   /* the driver's snapshot of result counts */
+
   shmpool__wslot *w;
   uint32_t nworkers;
-  uint64_t next_id;
 
   shmpool__segslot *segs;
   uint32_t segs_used;
   uint64_t use_clock;
 
-  /* Submitted tasks not yet handed to wait(), and those finished. */
-  uint64_t tasks_out;
-  shmpool__finished *finished;
-  size_t finished_head, finished_len, finished_cap;
-  unsigned char *reply; /* the data of the last result wait() returned */
+  /* Submitted tasks (tasks.c). */
+  uint64_t next_id;
+  shmpool__task_rec **buckets;
+  uint32_t nbuckets; /* a power of two */
+  size_t ntasks;     /* records in the lookup table */
+  size_t unclaimed;  /* not handed out, not claimed by a wait_id */
+  size_t ndeadlines; /* in flight with a deadline */
+  shmpool__task_rec *fin_first, *fin_last; /* the finished queue */
+  shmpool__task_rec *free_recs;
+  size_t nfree;
+  shmpool__delivery *deliveries;
+  size_t ndeliveries, deliveries_cap;
 
-  int in_map;           /* a shmpool_map is running */
-  shmpool_seg *scratch; /* shmpool_map's arguments, replies, statuses */
+  /* Maps (map.c). progress.c reaches them through these two hooks, which
+   * pool.c sets, so the layers below map.c never call up into it. */
+  shmpool_map_job *jobs; /* running jobs, linked */
+  shmpool_seg *spare_scratch;
+  void (*jobs_pump)(shmpool *pool);
+  void (*jobs_maintain)(shmpool *pool, uint64_t now);
 
   /* Room to move a dead worker's unstarted messages to its replacement. */
   unsigned char *requeue_slots;
@@ -139,6 +194,19 @@ int shmpool__check_options(const shmpool_options *o, shmpool__ctl_params *p);
 int shmpool__check_task(const shmpool *pool, const char *task,
                         shmpool_seg *const *segs, size_t nsegs,
                         size_t *name_len);
+
+/* Copy a caller's struct of `size` bytes (its struct_size) into `out`,
+ * which holds the library's defaults and is `out_size` bytes: fields the
+ * caller does not know keep their defaults. EINVAL if size is too small to
+ * be real, ENOTSUP if the caller's struct is larger and sets a field this
+ * library does not know. */
+int shmpool__copy_in(void *out, size_t out_size, const void *in, size_t size);
+
+/* Every public pool call starts here: EINVAL for a NULL pool, EFORK in a
+ * forked child, else 0 with the pool's lock held. */
+int shmpool__enter(shmpool *pool);
+/* ... and ends here, releasing the lock. */
+void shmpool__leave(shmpool *pool);
 
 /* ---- segtab.c ---------------------------------------------------------- */
 
@@ -169,8 +237,7 @@ typedef struct shmpool__msg {
   size_t name_len;
   const void *arg;
   size_t arg_len;
-  const uint32_t *refs; /* segment table entries, already held */
-  uint32_t nsegs;       /* how many of them the task names */
+  uint32_t nsegs; /* segments the task names: rec->refs[0..nsegs) */
 } shmpool__msg;
 
 /* Write msg into worker ws's next task slot, record rec (its refs, done
@@ -187,26 +254,95 @@ void shmpool__ring_send(shmpool *pool, shmpool__wslot *ws,
 int shmpool__ring_take(shmpool *pool, shmpool__wslot *ws,
                        shmpool__completion *c);
 
+/* Message `seq` of worker ws, still outstanding: 1 if it was queued and is
+ * now canceled (the worker will skip it), 0 if the worker already took it
+ * (it runs, or ran). */
+int shmpool__ring_cancel(shmpool *pool, shmpool__wslot *ws, uint32_t seq);
+
+/* Whether worker ws has published the result of message `seq`. */
+int shmpool__ring_replied(const shmpool__wslot *ws, uint32_t seq);
+
 /* The live worker with the shortest queue that has room for another
  * message (at most `limit` outstanding), or -1. */
 int shmpool__ring_pick(const shmpool *pool, uint32_t limit);
 
-/* Whether any worker has published a result the parent has not taken. */
-int shmpool__ring_pending(const shmpool *pool);
-
-/* ---- results.c --------------------------------------------------------- */
+/* Whether worker w is alive, not winding down, and has room for one more
+ * message with at most `limit` outstanding. */
+int shmpool__ring_room(const shmpool *pool, uint32_t w, uint32_t limit);
 
 /* A message completed: its segment holds end, then its handler runs. */
-void shmpool__complete(shmpool *pool, const shmpool__completion *c);
+static inline void shmpool__complete(shmpool *pool,
+                                     const shmpool__completion *c) {
+  shmpool__segtab_drop(pool, c->rec.refs, c->rec.nrefs);
+  c->rec.done(pool, c);
+}
 
-/* The handler of submitted tasks: keep the result for shmpool_wait. */
+/* ---- tasks.c ----------------------------------------------------------- */
+
+/* A fresh record for a task about to be submitted, or NULL (ENOMEM). */
+shmpool__task_rec *shmpool__task_new(shmpool *pool);
+/* Give up a record that was never submitted. */
+void shmpool__task_discard(shmpool *pool, shmpool__task_rec *rec);
+/* Enter a submitted task (rec->id set) into the lookup table. */
+void shmpool__task_enter(shmpool *pool, shmpool__task_rec *rec);
+shmpool__task_rec *shmpool__task_find(const shmpool *pool, uint64_t id);
+
+/* The handler of submitted tasks: the result goes into the record. */
 void shmpool__task_done(shmpool *pool, const shmpool__completion *c);
 
-/* Hand the oldest finished task to res (its data stays valid until the
- * next call). 0, or SHMPOOL_EAGAIN when none is finished. */
-int shmpool__finished_pop(shmpool *pool, shmpool_result *res);
+/* A task completes in parent memory without its worker (canceled while
+ * queued, or its deadline passed), and everybody waiting is woken. */
+void shmpool__task_finish(shmpool *pool, shmpool__task_rec *rec, int status);
 
-void shmpool__finished_free(shmpool *pool);
+/* Wake everybody waiting in the pool: the driver (asleep on the parent's
+ * channel) and the others (on the lock's condition variable). */
+void shmpool__kick(shmpool *pool);
+
+/* A shmpool_wait_id claims rec (on = 1: shmpool_wait must not return
+ * it), or gives it up again (on = 0). */
+void shmpool__task_claim(shmpool *pool, shmpool__task_rec *rec, int on);
+
+/* The oldest finished task nobody claimed, or NULL. */
+shmpool__task_rec *shmpool__task_next_finished(const shmpool *pool);
+
+/* The calling thread's hand-out slot, found or added; NULL (ENOMEM). Get
+ * it before taking a result, so handing it out cannot fail. */
+shmpool__delivery *shmpool__my_delivery(shmpool *pool);
+
+/* Release what slot d was handed last, if anything. */
+void shmpool__task_release(shmpool *pool, shmpool__delivery *d);
+
+/* Hand rec's result to res through the caller's slot d, releasing what d
+ * was handed before. */
+void shmpool__task_deliver(shmpool *pool, shmpool__task_rec *rec,
+                           shmpool_result *res, shmpool__delivery *d);
+
+void shmpool__tasks_free(shmpool *pool);
+
+/* ---- cancel.c ---------------------------------------------------------- */
+
+/* Cancel outstanding message `seq` of worker ws: 1 if it was still queued
+ * (the worker will skip it and reply SHMPOOL_ECANCELED), 0 if it was
+ * running (its worker is now condemned: killed, reaped at the next look,
+ * and the message fails then), -1 if it already has a result. */
+int shmpool__cancel_msg(shmpool *pool, shmpool__wslot *ws, uint32_t seq);
+
+/* Cancel task rec, in flight, with `status` (ECANCELED, ETIMEDOUT): as
+ * shmpool__cancel_msg, which it returns (-1: it had just finished, or is
+ * already being canceled). */
+int shmpool__cancel_task(shmpool *pool, shmpool__task_rec *rec, int status);
+
+/* The same for a task known to be message `seq` of worker w. */
+int shmpool__cancel_task_at(shmpool *pool, uint32_t w, uint32_t seq,
+                            shmpool__task_rec *rec, int status);
+
+/* The handler of a message whose outcome nobody needs any more. */
+void shmpool__discard(shmpool *pool, const shmpool__completion *c);
+
+/* Find the outstanding message whose record has context ctx: 1 and its
+ * worker and sequence, or 0. */
+int shmpool__find_msg(const shmpool *pool, const void *ctx, uint32_t *w,
+                      uint32_t *seq);
 
 /* ---- supervise.c ------------------------------------------------------- */
 
@@ -214,12 +350,19 @@ void shmpool__finished_free(shmpool *pool);
 int shmpool__spawn(shmpool *pool, shmpool__wslot *ws);
 
 /* Look at every worker process now: reap the dead (completing what they
- * held and starting replacements), notice the ready. Never blocks. */
+ * held and starting replacements), notice the ready, recycle the worn.
+ * Never blocks. */
 void shmpool__check_workers(shmpool *pool);
 
-/* Worker ws wrote something impossible: kill it (without waiting); it is
- * reaped, and what it held fails with SHMPOOL_EPROTO, at the next check. */
-void shmpool__condemn(shmpool *pool, shmpool__wslot *ws);
+/* Kill worker ws on purpose, without waiting: it runs something that was
+ * canceled, or (corrupt) it wrote nonsense. It is reaped at the next look;
+ * what it held completes then: its published results and queued messages
+ * normally (requeued), its running message with EWORKER or the reason it
+ * was canceled; if corrupt, everything with EPROTO. */
+void shmpool__condemn(shmpool *pool, shmpool__wslot *ws, int corrupt);
+
+/* Emit a diagnostic through opts.log, if set. */
+void shmpool__log(shmpool *pool, int level, const char *fmt, ...);
 
 /* Whether any worker runs or may still be started. */
 int shmpool__any_worker_left(const shmpool *pool);
@@ -238,19 +381,30 @@ void shmpool__stop_workers(shmpool *pool);
 /* ---- progress.c -------------------------------------------------------- */
 
 /* Take every published result of every worker and complete it. Returns
- * whether anything completed. */
+ * whether anything completed (and then wakes the threads that wait). */
 int shmpool__drain(shmpool *pool);
 
-/* Check the workers if the last check is older than the health interval. */
-void shmpool__maybe_check_workers(shmpool *pool);
+/* Health checks, deadlines and recycling, if the last look is older than
+ * the health interval. */
+void shmpool__maintain(shmpool *pool);
 
-/* Wait until some worker published a result, a health check is due, or
- * the deadline passes (SHMPOOL_ETIMEDOUT; UINT64_MAX: none). */
-int shmpool__await(shmpool *pool, uint64_t deadline);
+/* With the lock held and nothing to do: wait (without the lock) until a
+ * result arrives, something changed, maintenance is due, or the deadline
+ * passes; then drain and maintain. Returns SHMPOOL_ETIMEDOUT if the
+ * deadline (UINT64_MAX: none) has passed, else 0. */
+int shmpool__wait_progress(shmpool *pool, uint64_t deadline);
 
 /* ---- map.c ------------------------------------------------------------- */
 
-/* Release the map scratch segment (destroy). */
-void shmpool__map_free(shmpool *pool);
+/* The hooks: send what running jobs can send now; enforce their
+ * deadlines. */
+void shmpool__jobs_pump(shmpool *pool);
+void shmpool__jobs_maintain(shmpool *pool, uint64_t now);
+
+/* Cancel every running job; returns how many. */
+int shmpool__jobs_cancel_all(shmpool *pool);
+
+/* Free every job and scratch segment (destroy). */
+void shmpool__jobs_free(shmpool *pool);
 
 #endif /* SHMPOOL_POOL_H */

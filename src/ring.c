@@ -36,6 +36,7 @@ void shmpool__ring_send(shmpool *pool, shmpool__wslot *ws,
   r->id = id;
   r->kind = msg->kind;
   ws->tail++;
+  ws->sent++;
   shmpool__store_rel32(&ws->wb->task_tail, ws->tail);
   shmpool__chan_wake(&ws->chan);
 }
@@ -60,13 +61,44 @@ int shmpool__ring_take(shmpool *pool, shmpool__wslot *ws,
   if (rc != 1)
     return rc;
   c->rec = *rec;
+  c->worker = ws->index;
   c->status = copy.status;
   c->len = copy.len;
   c->data = shmpool__result_slot_data(slot);
+  c->msg_len = copy.msg_len;
+  c->msg = shmpool__result_slot_msg(slot);
   c->exit_code = 0;
   c->term_signal = 0;
   ws->done++;
   return 1;
+}
+
+int shmpool__ring_cancel(shmpool *pool, shmpool__wslot *ws, uint32_t seq) {
+  shmpool__task_slot *s = shmpool__ctl_task_slot(ws->wb, &pool->l, seq);
+  return shmpool__cas32(&s->state, SHMPOOL__SLOT_QUEUED,
+                        SHMPOOL__SLOT_CANCELED);
+}
+
+int shmpool__ring_replied(const shmpool__wslot *ws, uint32_t seq) {
+  /* Published results count up to result_tail; seq is outstanding, so
+   * seq - done < tail - done, and the worker's count is bounded by what
+   * was sent (anything else is nonsense, read as "not replied"). */
+  uint32_t rtail = shmpool__load_acq32(&ws->wb->result_tail);
+  return rtail - ws->done <= ws->tail - ws->done &&
+         seq - ws->done < rtail - ws->done;
+}
+
+/* Whether ws may be given another message at all: alive, not condemned,
+ * and not due to be recycled. */
+static int shmpool__ring_usable(const shmpool *pool, const shmpool__wslot *ws) {
+  return ws->running && !ws->condemned && !ws->stopping &&
+         (pool->opts.max_tasks_per_worker == 0 ||
+          ws->sent < pool->opts.max_tasks_per_worker);
+}
+
+int shmpool__ring_room(const shmpool *pool, uint32_t w, uint32_t limit) {
+  const shmpool__wslot *ws = &pool->w[w];
+  return shmpool__ring_usable(pool, ws) && ws->tail - ws->done < limit;
 }
 
 int shmpool__ring_pick(const shmpool *pool, uint32_t limit) {
@@ -75,7 +107,7 @@ int shmpool__ring_pick(const shmpool *pool, uint32_t limit) {
   for (i = 0; i < pool->nworkers; i++) {
     const shmpool__wslot *ws = &pool->w[i];
     uint32_t load = ws->tail - ws->done;
-    if (ws->running && !ws->condemned && load < limit && load < best_load) {
+    if (shmpool__ring_usable(pool, ws) && load < limit && load < best_load) {
       best = (int)i;
       best_load = load;
       if (load == 0)
@@ -85,13 +117,3 @@ int shmpool__ring_pick(const shmpool *pool, uint32_t limit) {
   return best;
 }
 
-int shmpool__ring_pending(const shmpool *pool) {
-  uint32_t i;
-  for (i = 0; i < pool->nworkers; i++) {
-    const shmpool__wslot *ws = &pool->w[i];
-    if (ws->running && !ws->condemned && ws->done != ws->tail &&
-        shmpool__load_acq32(&ws->wb->result_tail) != ws->done)
-      return 1;
-  }
-  return 0;
-}

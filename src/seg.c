@@ -285,6 +285,13 @@ int shmpool__seg_unref(shmpool_seg *seg) {
   return shmpool__seg_destroy(seg);
 }
 
+void shmpool__seg_forget(shmpool_seg *seg) {
+  if (seg == NULL)
+    return;
+  (void)shmpool__plat_seg_unmap(&seg->map);
+  shmpool__seg_free(seg);
+}
+
 void shmpool__seg_busy(shmpool_seg *seg, int delta) {
   (void)shmpool__fetch_add32(&seg->busy, (uint32_t)delta);
 }

@@ -145,6 +145,7 @@ static void test_stream_with_random_kills(void **state) {
     /* Collect what is there. */
     for (p = 0; p < NPOOLS; p++) {
       shmpool_result r;
+      shmpool_result_init(&r);
       while (shmpool_wait(pools[p], &r, 0) == 0) {
         out[p]--;
         got++;
@@ -200,6 +201,7 @@ static void test_stream_with_random_kills(void **state) {
   }
   for (p = 0; p < NPOOLS; p++) {
     shmpool_result r;
+    shmpool_result_init(&r);
     assert_int_equal(shmpool_wait(pools[p], &r, 0), SHMPOOL_EIDLE);
     assert_int_equal(shmpool_destroy(pools[p]), 0);
   }

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "atomics.h"
 #include "internal.h"
@@ -90,11 +91,12 @@ static HANDLE shmpool__win_job(void) {
 
 /* ---- spawning ------------------------------------------------------------ */
 
+/* UTF-8 to UTF-16; NULL for invalid UTF-8 or no memory. */
 static WCHAR *shmpool__win_widen(const char *s) {
-  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
   WCHAR *w = n > 0 ? (WCHAR *)malloc((size_t)n * sizeof *w) : NULL;
   if (w != NULL)
-    MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
   return w;
 }
 
@@ -103,7 +105,7 @@ static WCHAR *shmpool__win_widen(const char *s) {
  * else crosses even though bInheritHandles must be TRUE for the list; where
  * the attribute list is unavailable, or there is no stdio to pass, nothing
  * is inherited at all. */
-BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
+BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd, WCHAR *env,
                                         PROCESS_INFORMATION *pi) {
   static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
                                  STD_ERROR_HANDLE};
@@ -144,10 +146,10 @@ BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
   }
   if (si.lpAttributeList != NULL)
     ok = CreateProcessW(exe, cmd, NULL, NULL, TRUE,
-                        flags | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+                        flags | EXTENDED_STARTUPINFO_PRESENT, env, NULL,
                         &si.StartupInfo, pi);
   else
-    ok = CreateProcessW(exe, cmd, NULL, NULL, FALSE, flags, NULL, NULL,
+    ok = CreateProcessW(exe, cmd, NULL, NULL, FALSE, flags, env, NULL,
                         &si.StartupInfo, pi);
   err = GetLastError();
   if (attrs != NULL) {
@@ -162,44 +164,160 @@ BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
   return ok;
 }
 
+/* ---- the environment ---------------------------------------------------- */
+
+int shmpool__plat_env_is_set(const char *name) {
+  WCHAR *w = shmpool__win_widen(name);
+  DWORD n;
+  if (w == NULL)
+    return 0;
+  n = GetEnvironmentVariableW(w, NULL, 0);
+  free(w);
+  return n != 0;
+}
+
+void shmpool__plat_env_unset(const char *name) {
+  WCHAR *w = shmpool__win_widen(name);
+  if (w != NULL)
+    (void)SetEnvironmentVariableW(w, NULL);
+  free(w);
+}
+
+/* Whether the environment entry `e` ("NAME=value") is for `name` (ASCII,
+ * case-insensitive, as Windows compares variable names). */
+static int shmpool__win_env_is(const WCHAR *e, const char *name) {
+  size_t i;
+  for (i = 0; name[i] != '\0'; i++) {
+    WCHAR a = e[i], b = (WCHAR)(unsigned char)name[i];
+    if (a >= L'a' && a <= L'z')
+      a = (WCHAR)(a - L'a' + L'A');
+    if (a != b)
+      return 0;
+  }
+  return e[i] == L'=';
+}
+
+/* This process's environment block without `name`, plus name=value (a
+ * malloc'd block for CreateProcessW with CREATE_UNICODE_ENVIRONMENT). */
+static WCHAR *shmpool__win_env_with(const char *name, const char *value) {
+  WCHAR *cur = GetEnvironmentStringsW(), *out, *o;
+  const WCHAR *e;
+  size_t total = 0, extra = strlen(name) + strlen(value) + 2, i;
+  if (cur == NULL)
+    return NULL;
+  for (e = cur; *e != 0; e += wcslen(e) + 1)
+    total += wcslen(e) + 1;
+  out = (WCHAR *)malloc((total + extra + 1) * sizeof *out);
+  if (out == NULL) {
+    FreeEnvironmentStringsW(cur);
+    return NULL;
+  }
+  o = out;
+  for (e = cur; *e != 0; e += wcslen(e) + 1) {
+    if (shmpool__win_env_is(e, name))
+      continue;
+    memcpy(o, e, (wcslen(e) + 1) * sizeof *o);
+    o += wcslen(e) + 1;
+  }
+  for (i = 0; name[i] != '\0'; i++)
+    *o++ = (WCHAR)(unsigned char)name[i];
+  *o++ = L'=';
+  for (i = 0; value[i] != '\0'; i++) /* a portable name: ASCII */
+    *o++ = (WCHAR)(unsigned char)value[i];
+  *o++ = 0;
+  *o = 0;
+  FreeEnvironmentStringsW(cur);
+  return out;
+}
+
+/* ---- the command line ----------------------------------------------------- */
+
+/* Append arg to cmd, quoted so that CommandLineToArgvW and the CRT give it
+ * back unchanged: backslashes double only before a quote. Returns the new
+ * end. cmd must have room for 2 * len + 3 characters. */
+static WCHAR *shmpool__win_quote(WCHAR *cmd, const WCHAR *arg) {
+  size_t slashes = 0;
+  *cmd++ = L'"';
+  for (; *arg != 0; arg++) {
+    if (*arg == L'\\') {
+      slashes++;
+    } else {
+      if (*arg == L'"') /* the backslashes before it, and it, escaped */
+        for (slashes = slashes * 2 + 1; slashes > 0; slashes--)
+          *cmd++ = L'\\';
+      slashes = 0;
+    }
+    *cmd++ = *arg;
+  }
+  for (; slashes > 0; slashes--) /* before the closing quote */
+    *cmd++ = L'\\';
+  *cmd++ = L'"';
+  return cmd;
+}
+
+/* "<exe>" "<arg>"... --shmpool-worker <name>, as one malloc'd string; NULL
+ * for a string that is not UTF-8 (*bad set) or no memory. */
+static WCHAR *shmpool__win_command(const WCHAR *wexe, const char *const *args,
+                                   const char *ctl_name, int *bad) {
+  size_t cap = 2 * wcslen(wexe) + 3 + strlen(ctl_name) + 32, i;
+  WCHAR **wargs = NULL, *cmd = NULL, *at;
+  size_t nargs = 0;
+  while (args != NULL && args[nargs] != NULL)
+    nargs++;
+  if (nargs != 0 &&
+      (wargs = (WCHAR **)calloc(nargs, sizeof *wargs)) == NULL)
+    return NULL;
+  for (i = 0; i < nargs; i++) {
+    if ((wargs[i] = shmpool__win_widen(args[i])) == NULL) {
+      *bad = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, args[i], -1,
+                                 NULL, 0) == 0;
+      goto out;
+    }
+    cap += 2 * wcslen(wargs[i]) + 4;
+  }
+  cmd = (WCHAR *)malloc(cap * sizeof *cmd);
+  if (cmd == NULL)
+    goto out;
+  at = shmpool__win_quote(cmd, wexe);
+  for (i = 0; i < nargs; i++) {
+    *at++ = L' ';
+    at = shmpool__win_quote(at, wargs[i]);
+  }
+  memcpy(at, L" --shmpool-worker ", 18 * sizeof *at);
+  at += 18;
+  for (i = 0; ctl_name[i] != '\0'; i++) /* a portable name: no quoting */
+    *at++ = (WCHAR)(unsigned char)ctl_name[i];
+  *at = 0;
+out:
+  for (i = 0; wargs != NULL && i < nargs; i++)
+    free(wargs[i]);
+  free(wargs);
+  return cmd;
+}
+
 int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
-                        const char *ctl_name, shmpool__plat_pid_fn publish,
-                        void *ctx) {
-  static const WCHAR flag[] = L" "
-                              L"--shmpool-worker"
-                              L" ";
-  WCHAR *wexe = NULL, *cmd = NULL;
+                        const char *const *args, const char *ctl_name,
+                        shmpool__plat_pid_fn publish, void *ctx) {
+  WCHAR *wexe = NULL, *cmd = NULL, *env = NULL;
   PROCESS_INFORMATION pi;
-  size_t exe_len, name_len, i;
   HANDLE job;
-  int rc = 0;
+  int bad = 0, rc = 0;
 
   memset(p, 0, sizeof *p);
   wexe = shmpool__win_widen(exe);
-  if (wexe == NULL)
-    return SHMPOOL_ENOMEM;
-  /* "<exe>" --shmpool-worker <name>: paths cannot contain quotes, and
-   * portable names need no quoting. */
-  exe_len = wcslen(wexe);
-  name_len = strlen(ctl_name);
-  cmd = (WCHAR *)malloc((exe_len + name_len + 32) * sizeof *cmd);
-  if (cmd == NULL) {
-    free(wexe);
-    return SHMPOOL_ENOMEM;
+  if (wexe == NULL) {
+    bad = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, exe, -1, NULL,
+                              0) == 0;
+    return bad ? SHMPOOL_EINVAL : SHMPOOL_ENOMEM;
   }
-  cmd[0] = L'"';
-  memcpy(cmd + 1, wexe, exe_len * sizeof *cmd);
-  cmd[exe_len + 1] = L'"';
-  memcpy(cmd + exe_len + 2, flag, sizeof flag);
-  {
-    size_t at = exe_len + 2 + sizeof flag / sizeof flag[0] - 1;
-    for (i = 0; i < name_len; i++)
-      cmd[at + i] = (WCHAR)(unsigned char)ctl_name[i];
-    cmd[at + name_len] = 0;
+  cmd = shmpool__win_command(wexe, args, ctl_name, &bad);
+  env = shmpool__win_env_with(SHMPOOL__WORKER_ENV, ctl_name);
+  if (cmd == NULL || env == NULL) {
+    rc = bad ? SHMPOOL_EINVAL : SHMPOOL_ENOMEM;
+    goto out;
   }
-
   memset(&pi, 0, sizeof pi);
-  if (!shmpool__win_sys.CreateWorkerProcess(wexe, cmd, &pi)) {
+  if (!shmpool__win_sys.CreateWorkerProcess(wexe, cmd, env, &pi)) {
     DWORD err = GetLastError();
     (void)shmpool__win_error(err);
     rc = err == ERROR_NOT_ENOUGH_MEMORY ? SHMPOOL_ENOMEM : SHMPOOL_ESPAWN;
@@ -219,6 +337,7 @@ int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
   CloseHandle(pi.hThread);
 
 out:
+  free(env);
   free(cmd);
   free(wexe);
   return rc;
@@ -269,15 +388,27 @@ void shmpool__plat_proc_release(shmpool__plat_proc *p) {
 
 /* ---- the worker's watch on its parent --------------------------------- */
 
+typedef struct shmpool__win_watch {
+  HANDLE parent;
+  shmpool__plat_orphan_fn orphaned;
+  void *ctx;
+} shmpool__win_watch;
+
 static DWORD WINAPI shmpool__win_watch_thread(LPVOID arg) {
-  (void)WaitForSingleObject((HANDLE)arg, INFINITE);
+  shmpool__win_watch *pw = (shmpool__win_watch *)arg;
+  (void)WaitForSingleObject(pw->parent, INFINITE);
+  /* Normally the job object has killed us already; if it could not be
+   * used, clean up after the parent like a POSIX worker. */
+  pw->orphaned(pw->ctx);
   /* TerminateProcess, not ExitProcess: no DLL detach code runs in a
    * process whose task may hold any lock. */
   TerminateProcess(GetCurrentProcess(), SHMPOOL__EXIT_PARENT);
   return 0;
 }
 
-int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start) {
+int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start,
+                              shmpool__plat_orphan_fn orphaned, void *ctx) {
+  static shmpool__win_watch pw; /* lives as long as the thread */
   FILETIME created, exited, kernel, user;
   HANDLE parent, thread;
   /* A crashing task ends the worker at once, with no error dialog. */
@@ -297,7 +428,10 @@ int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start) {
     CloseHandle(parent);
     return SHMPOOL_ESPAWN;
   }
-  thread = CreateThread(NULL, 64 * 1024, shmpool__win_watch_thread, parent,
+  pw.parent = parent;
+  pw.orphaned = orphaned;
+  pw.ctx = ctx;
+  thread = CreateThread(NULL, 64 * 1024, shmpool__win_watch_thread, &pw,
                         STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
   if (thread == NULL) {
     CloseHandle(parent);

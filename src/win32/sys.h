@@ -32,7 +32,7 @@ typedef struct shmpool__win_syscalls {
   /* Starts a worker process suspended, inheriting stdio only
    * (CreateProcessW; see src/win32/proc.c). */
   BOOL(WINAPI *CreateWorkerProcess)
-  (WCHAR *exe, WCHAR *cmd, PROCESS_INFORMATION *pi);
+  (WCHAR *exe, WCHAR *cmd, WCHAR *env, PROCESS_INFORMATION *pi);
   HANDLE(WINAPI *CreateEventW)
   (LPSECURITY_ATTRIBUTES sa, BOOL manual, BOOL initial, LPCWSTR name);
   HANDLE(WINAPI *OpenEventW)(DWORD access, BOOL inherit, LPCWSTR name);
@@ -41,7 +41,7 @@ typedef struct shmpool__win_syscalls {
 extern shmpool__win_syscalls shmpool__win_sys;
 
 /* The default CreateWorkerProcess entry (src/win32/proc.c). */
-BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
+BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd, WCHAR *env,
                                         PROCESS_INFORMATION *pi);
 
 /* Record a GetLastError() value for shmpool_last_os_error() and translate

@@ -77,10 +77,11 @@ static int count_children(void) {
 /* ---- injections --------------------------------------------------------- */
 
 static int spawn_calls, spawn_fail_from, spawn_errno;
-static int counting_spawn(pid_t *pid, const char *path, char *const argv[]) {
+static int counting_spawn(pid_t *pid, const char *path, char *const argv[],
+                          char *const envp[]) {
   if (++spawn_calls >= spawn_fail_from)
     return spawn_errno;
-  return saved.spawn(pid, path, argv);
+  return saved.spawn(pid, path, argv, envp);
 }
 
 static int fail_errno;
@@ -174,6 +175,7 @@ static void test_create_control_segment_fails(void **state) {
 
 static long task_pid(shmpool *pool) {
   shmpool_result r;
+  shmpool_result_init(&r);
   long pid = 0;
   assert_int_equal(shmpool_submit(pool, "pid", NULL, 0, NULL, 0, NULL), 0);
   assert_int_equal(shmpool_wait(pool, &r, 30000), 0);
@@ -187,6 +189,7 @@ static void test_no_replacement_possible(void **state) {
   shmpool_options o = two_workers();
   shmpool *pool;
   shmpool_result r;
+  shmpool_result_init(&r);
   uint64_t t0;
   int rc, i;
   (void)state;
@@ -221,6 +224,7 @@ static void test_someone_else_reaps_a_worker(void **state) {
   shmpool_options o = two_workers();
   shmpool *pool;
   shmpool_result r;
+  shmpool_result_init(&r);
   uint64_t id;
   (void)state;
   o.workers = 1;

@@ -31,14 +31,14 @@ static shmpool__win_syscalls saved;
 static int calls, fail_from;
 static DWORD fail_error, started_pid;
 
-static BOOL WINAPI counting_create(WCHAR *exe, WCHAR *cmd,
+static BOOL WINAPI counting_create(WCHAR *exe, WCHAR *cmd, WCHAR *env,
                                    PROCESS_INFORMATION *pi) {
   BOOL ok;
   if (++calls >= fail_from) {
     SetLastError(fail_error);
     return FALSE;
   }
-  ok = saved.CreateWorkerProcess(exe, cmd, pi);
+  ok = saved.CreateWorkerProcess(exe, cmd, env, pi);
   if (ok)
     started_pid = pi->dwProcessId;
   return ok;
@@ -65,6 +65,7 @@ static void assert_pool_works(void) {
   shmpool_options o = two_workers();
   shmpool *pool;
   shmpool_result r;
+  shmpool_result_init(&r);
   assert_int_equal(shmpool_create(&pool, &o), 0);
   assert_int_equal(shmpool_submit(pool, "pid", NULL, 0, NULL, 0, NULL), 0);
   assert_int_equal(shmpool_wait(pool, &r, 30000), 0);
