@@ -91,7 +91,13 @@ struct shmpool__task_rec {
   uint32_t len;
   uint32_t msg_len;
   char message[SHMPOOL__MSG_AREA];
-  unsigned char reply[1]; /* max_reply bytes (allocated with the record) */
+  /* max_reply bytes, allocated with the record; aligned like malloc's
+   * memory for the 8-byte types, as callers read doubles out of it. */
+  union {
+    unsigned char bytes[1];
+    uint64_t u;
+    double d;
+  } reply;
 };
 
 /* The result a thread was last handed: its data stays valid until that

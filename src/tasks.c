@@ -135,7 +135,7 @@ void shmpool__task_done(shmpool *pool, const shmpool__completion *c) {
   rec->term_signal = c->term_signal;
   rec->len = c->len;
   if (c->len != 0)
-    memcpy(rec->reply, c->data, c->len);
+    memcpy(rec->reply.bytes, c->data, c->len);
   rec->msg_len = c->msg_len;
   if (c->msg_len != 0)
     memcpy(rec->message, c->msg, c->msg_len);
@@ -246,7 +246,7 @@ void shmpool__task_deliver(shmpool *pool, shmpool__task_rec *rec,
   res->exit_code = rec->exit_code;
   res->term_signal = rec->term_signal;
   res->len = rec->len;
-  res->data = rec->len != 0 ? rec->reply : NULL;
+  res->data = rec->len != 0 ? rec->reply.bytes : NULL;
   res->message = rec->msg_len != 0 ? rec->message : NULL;
   /* The data stays alive until this thread's next wait. */
   shmpool__task_release(pool, d);
