@@ -300,10 +300,11 @@ static int shmpool__submit_locked(shmpool *pool, shmpool__task_rec *rec,
   return 0;
 }
 
-int shmpool_submit_ex(shmpool *pool, const char *task, const void *arg,
-                      size_t arg_len, shmpool_seg *const *segs, size_t nsegs,
-                      const shmpool_submit_options *opts, uint64_t *id) {
-  shmpool_submit_options o;
+/* Submit with options already checked. */
+static int shmpool__submit(shmpool *pool, const char *task, const void *arg,
+                           size_t arg_len, shmpool_seg *const *segs,
+                           size_t nsegs, const shmpool_submit_options *o,
+                           uint64_t *id) {
   shmpool__task_rec *rec;
   shmpool__msg msg;
   uint64_t new_id = 0;
@@ -311,10 +312,6 @@ int shmpool_submit_ex(shmpool *pool, const char *task, const void *arg,
 
   if (id != NULL)
     *id = 0;
-  shmpool_submit_options_init(&o);
-  if (opts != NULL &&
-      (rc = shmpool__copy_in(&o, sizeof o, opts, opts->struct_size)) != 0)
-    return rc;
   if (arg == NULL && arg_len != 0)
     return SHMPOOL_EINVAL;
   rc = shmpool__enter(pool);
@@ -334,7 +331,7 @@ int shmpool_submit_ex(shmpool *pool, const char *task, const void *arg,
     msg.arg = arg;
     msg.arg_len = arg_len;
     msg.nsegs = (uint32_t)nsegs;
-    rc = shmpool__submit_locked(pool, rec, &msg, segs, &o, &new_id);
+    rc = shmpool__submit_locked(pool, rec, &msg, segs, o, &new_id);
     if (rc != 0)
       shmpool__task_discard(pool, rec);
   }
@@ -344,19 +341,38 @@ int shmpool_submit_ex(shmpool *pool, const char *task, const void *arg,
   return rc;
 }
 
+int shmpool_submit_ex(shmpool *pool, const char *task, const void *arg,
+                      size_t arg_len, shmpool_seg *const *segs, size_t nsegs,
+                      const shmpool_submit_options *opts, uint64_t *id) {
+  shmpool_submit_options o;
+  int rc;
+  shmpool_submit_options_init(&o);
+  if (opts != NULL &&
+      (rc = shmpool__copy_in(&o, sizeof o, opts, opts->struct_size)) != 0) {
+    if (id != NULL)
+      *id = 0;
+    return rc;
+  }
+  return shmpool__submit(pool, task, arg, arg_len, segs, nsegs, &o, id);
+}
+
+/* The defaults of shmpool_submit_options, without a call to set them. */
+static const shmpool_submit_options shmpool__submit_defaults = {
+    sizeof(shmpool_submit_options), -1, 0, 0};
+
 int shmpool_submit_timeout(shmpool *pool, const char *task, const void *arg,
                            size_t arg_len, shmpool_seg *const *segs,
                            size_t nsegs, uint64_t *id, int timeout_ms) {
-  shmpool_submit_options o;
-  shmpool_submit_options_init(&o);
+  shmpool_submit_options o = shmpool__submit_defaults;
   o.timeout_ms = timeout_ms;
-  return shmpool_submit_ex(pool, task, arg, arg_len, segs, nsegs, &o, id);
+  return shmpool__submit(pool, task, arg, arg_len, segs, nsegs, &o, id);
 }
 
 int shmpool_submit(shmpool *pool, const char *task, const void *arg,
                    size_t arg_len, shmpool_seg *const *segs, size_t nsegs,
                    uint64_t *id) {
-  return shmpool_submit_ex(pool, task, arg, arg_len, segs, nsegs, NULL, id);
+  return shmpool__submit(pool, task, arg, arg_len, segs, nsegs,
+                         &shmpool__submit_defaults, id);
 }
 
 /* ---- wait ---------------------------------------------------------------- */

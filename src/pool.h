@@ -154,6 +154,7 @@ struct shmpool {
   shmpool__plat_monitor *mon;
   uint32_t fork_gen; /* shmpool__plat_fork_generation() at create */
   int driving;       /* a thread sleeps on chan for everybody */
+  int followers;     /* threads waiting on the condition variable */
   uint32_t kick;     /* atomic: bumped to wake the driver */
   uint32_t *watch;   /* the driver's snapshot of result counts */
 
@@ -303,6 +304,13 @@ void shmpool__task_finish(shmpool *pool, shmpool__task_rec *rec, int status);
 /* Wake everybody waiting in the pool: the driver (asleep on the parent's
  * channel) and the others (on the lock's condition variable). */
 void shmpool__kick(shmpool *pool);
+
+/* Wake the threads waiting on the lock's condition variable, if any: a
+ * single thread using the pool pays nothing for it. */
+static inline void shmpool__wake_followers(shmpool *pool) {
+  if (pool->followers != 0)
+    shmpool__plat_monitor_broadcast(pool->mon);
+}
 
 /* A shmpool_wait_id claims rec (on = 1: shmpool_wait must not return
  * it), or gives it up again (on = 0). */

@@ -40,7 +40,7 @@ int shmpool__drain(shmpool *pool) {
   if (any) {
     if (pool->jobs != NULL)
       pool->jobs_pump(pool); /* queues have room again */
-    shmpool__plat_monitor_broadcast(pool->mon);
+    shmpool__wake_followers(pool);
   }
   return any;
 }
@@ -73,7 +73,7 @@ void shmpool__maintain(shmpool *pool) {
     pool->jobs_pump(pool);
   }
   /* Deaths and expiries complete tasks that others may wait for. */
-  shmpool__plat_monitor_broadcast(pool->mon);
+  shmpool__wake_followers(pool);
 }
 
 typedef struct shmpool__watch {
@@ -113,8 +113,10 @@ int shmpool__wait_progress(shmpool *pool, uint64_t deadline) {
   uint64_t until = deadline < health ? deadline : health;
   int drove = 0;
   if (pool->driving) {
+    pool->followers++;
     shmpool__plat_monitor_wait(
         pool->mon, shmpool__ms_until(shmpool__plat_now_ns(), until));
+    pool->followers--;
   } else {
     shmpool__watch wt;
     uint32_t i;
@@ -134,6 +136,6 @@ int shmpool__wait_progress(shmpool *pool, uint64_t deadline) {
   (void)shmpool__drain(pool);
   shmpool__maintain(pool);
   if (drove) /* somebody else may drive now */
-    shmpool__plat_monitor_broadcast(pool->mon);
+    shmpool__wake_followers(pool);
   return shmpool__plat_now_ns() >= deadline ? SHMPOOL_ETIMEDOUT : 0;
 }

@@ -30,7 +30,9 @@ shmpool__task_rec *shmpool__task_new(shmpool *pool) {
     if (rec == NULL)
       return NULL;
   }
-  memset(rec, 0, offsetof(shmpool__task_rec, reply));
+  /* The fields, not the message buffer: it is written when used. */
+  memset(rec, 0, offsetof(shmpool__task_rec, message));
+  rec->message[0] = '\0';
   return rec;
 }
 
@@ -155,7 +157,7 @@ void shmpool__task_finish(shmpool *pool, shmpool__task_rec *rec, int status) {
 void shmpool__kick(shmpool *pool) {
   (void)shmpool__fetch_add32(&pool->kick, 1);
   shmpool__chan_wake(&pool->chan);
-  shmpool__plat_monitor_broadcast(pool->mon);
+  shmpool__wake_followers(pool);
 }
 
 /* Take rec out of the finished queue. */

@@ -103,6 +103,7 @@ uint64_t shmpool__plat_thread_id(void) {
 }
 
 static uint32_t shmpool__fork_gen;
+static uint32_t shmpool__fork_watched; /* the handler is registered */
 static pthread_once_t shmpool__fork_once = PTHREAD_ONCE_INIT;
 
 /* Runs in the child of fork(), where only the forking thread exists. */
@@ -113,10 +114,13 @@ static void shmpool__posix_forked(void) {
 
 static void shmpool__posix_watch_forks(void) {
   (void)pthread_atfork(NULL, NULL, shmpool__posix_forked);
+  shmpool__store_rel32(&shmpool__fork_watched, 1);
 }
 
 uint32_t shmpool__plat_fork_generation(void) {
-  (void)pthread_once(&shmpool__fork_once, shmpool__posix_watch_forks);
+  /* Every pool call asks: after the first, this is two loads. */
+  if (shmpool__load_acq32(&shmpool__fork_watched) == 0)
+    (void)pthread_once(&shmpool__fork_once, shmpool__posix_watch_forks);
   return shmpool__load_acq32(&shmpool__fork_gen);
 }
 
