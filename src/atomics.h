@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#if (defined(_MSC_VER) && !defined(__clang__)) ||                             \
+#if (defined(_MSC_VER) && !defined(__clang__)) ||                              \
     defined(SHMPOOL_FORCE_MSVC_ATOMICS)
 #include <intrin.h>
 #if !defined(_M_X64) && !defined(_M_IX86)
@@ -77,8 +77,8 @@ static __inline void shmpool__store_rel64(volatile uint64_t *p, uint64_t v) {
    * does there). */
   __int64 seen = (__int64)shmpool__load_acq64(p), prev;
   for (;;) {
-    prev = _InterlockedCompareExchange64((volatile __int64 *)p, (__int64)v,
-                                         seen);
+    prev =
+        _InterlockedCompareExchange64((volatile __int64 *)p, (__int64)v, seen);
     if (prev == seen)
       break;
     seen = prev;

@@ -52,8 +52,8 @@ static void test_load64_from_read_only_page(void **state) {
   (void)state;
   assert_non_null(page);
   shmpool__store_rel64(page, 0xfeedfacecafebeefu);
-  assert_true(VirtualProtect((void *)(uintptr_t)page, 4096, PAGE_READONLY,
-                             &old));
+  assert_true(
+      VirtualProtect((void *)(uintptr_t)page, 4096, PAGE_READONLY, &old));
   /* A shmpool_seg opened with SHMPOOL_SEG_READONLY is such a view. */
   assert_true(shmpool__load_acq64(page) == 0xfeedfacecafebeefu);
   assert_true(VirtualFree((void *)(uintptr_t)page, 0, MEM_RELEASE));
