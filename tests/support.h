@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shmpool.h"
+
 typedef int (*test_helper_fn)(int argc, char **argv);
 typedef struct test_helper {
   const char *role;
@@ -57,6 +59,18 @@ long test_getpid(void);
 
 /* Open descriptors of this process (Linux), or -1 where unknown. */
 int test_count_fds(void);
+/* Child processes of this one not yet reaped, zombies included (Linux), or
+ * -1 where unknown. */
+int test_count_children(void);
+/* SIGKILL every process that runs as a worker of the pool whose control
+ * segment is ctl_name, without asking the pool (Linux; elsewhere nothing). */
+void test_kill_workers_of(const char *ctl_name);
+
+/* A task that replies with the pid of the worker running it (a long), for
+ * the task tables of tests; register it as "pid". */
+int test_task_pid(shmpool_task *t);
+/* Run "pid" on pool and return the pid it replied, or -1 on any failure. */
+long test_task_pid_of(shmpool *pool);
 
 /* Whether pid is still a worker of the pool whose control segment is
  * ctl_name: alive and, on Linux, started as "--shmpool-worker ctl_name".
