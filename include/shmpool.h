@@ -135,9 +135,11 @@ typedef struct shmpool_seg shmpool_seg;
 /** Create a new segment of exactly `size` user bytes and map it read-write.
  *
  * name:  1 to SHMPOOL_NAME_MAX characters of [A-Za-z0-9._-] ("." and ".."
- *        are refused). POSIX maps "foo" to "/foo"; Windows to "Local\foo"
- *        (or "Global\foo"). NULL generates an unguessable name (at least 96
- *        random bits from the OS CSPRNG); read it with shmpool_seg_name().
+ *        are refused): plain ASCII, the same bytes in UTF-8 and in every
+ *        code page; any other byte is EINVAL. POSIX maps "foo" to "/foo";
+ *        Windows to "Local\foo" (or "Global\foo"). NULL generates an
+ *        unguessable name (at least 96 random bits from the OS CSPRNG);
+ *        read it with shmpool_seg_name().
  * size:  user bytes, > 0. The data is zero-filled and 64-byte aligned.
  * flags: SHMPOOL_SEG_PERSIST, _RAW, _GLOBAL, _NORESERVE.
  *
@@ -256,7 +258,10 @@ typedef struct shmpool_options {
    * decides, and an unknown name completes with SHMPOOL_ENOTASK. */
   const shmpool_task_def *tasks;
   /** Executable to start as a worker; NULL means this executable. It must
-   * call shmpool_is_worker() / shmpool_worker_main() first thing in main. */
+   * call shmpool_is_worker() / shmpool_worker_main() first thing in main.
+   * Windows: a UTF-8 path (not the ANSI code page), so any file name works;
+   * invalid UTF-8 makes shmpool_create fail with SHMPOOL_EINVAL. POSIX: the
+   * bytes are passed to the OS as they are. */
   const char *worker_path;
   /** A task run once in every worker before it takes work (like Python's
    * Pool(initializer=, initargs=)), with init_arg as its argument; NULL for

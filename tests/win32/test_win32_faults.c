@@ -1,7 +1,11 @@
-/* Windows fault injection for the pool: process creation and event
- * creation failing through the backend's system-call table during pool
- * start. Each case checks the documented error, that a worker already
- * started is gone, and that the pool can then start normally.
+/* Windows fault injection for the pool: process creation, event creation
+ * and process termination failing through the backend's system-call table.
+ * Each case checks the documented error, that a worker already started is
+ * gone, and that the pool can then start normally.
+ *
+ * Every case runs between restore_syscalls() calls (CMocka setup and
+ * teardown), so a failed assertion never leaves the table patched for the
+ * cases after it.
  *
  * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
@@ -20,16 +24,24 @@
 #include "support.h"
 #include "win32/sys.h"
 
-static int t_pid(shmpool_task *t) {
-  long pid = test_getpid();
-  return shmpool_task_reply(t, &pid, sizeof pid);
+static int t_hang(shmpool_task *t) {
+  (void)t;
+  test_sleep_ms(60000);
+  return 0;
 }
 
-static const shmpool_task_def tasks[] = {{"pid", t_pid}, {NULL, NULL}};
+static const shmpool_task_def tasks[] = {
+    {"pid", test_task_pid}, {"hang", t_hang}, {NULL, NULL}};
 
 static shmpool__win_syscalls saved;
 static int calls, fail_from;
 static DWORD fail_error, started_pid;
+
+static int restore_syscalls(void **state) {
+  (void)state;
+  shmpool__win_sys = saved;
+  return 0;
+}
 
 static BOOL WINAPI counting_create(WCHAR *exe, WCHAR *cmd,
                                    PROCESS_INFORMATION *pi) {
@@ -53,6 +65,13 @@ static HANDLE WINAPI counting_event(LPSECURITY_ATTRIBUTES sa, BOOL manual,
   return saved.CreateEventW(sa, manual, initial, name);
 }
 
+static BOOL WINAPI fail_terminate(HANDLE process, UINT code) {
+  (void)process, (void)code;
+  calls++;
+  SetLastError(ERROR_ACCESS_DENIED);
+  return FALSE;
+}
+
 static shmpool_options two_workers(void) {
   shmpool_options o;
   shmpool_options_init(&o);
@@ -64,11 +83,8 @@ static shmpool_options two_workers(void) {
 static void assert_pool_works(void) {
   shmpool_options o = two_workers();
   shmpool *pool;
-  shmpool_result r;
   assert_int_equal(shmpool_create(&pool, &o), 0);
-  assert_int_equal(shmpool_submit(pool, "pid", NULL, 0, NULL, 0, NULL), 0);
-  assert_int_equal(shmpool_wait(pool, &r, 30000), 0);
-  assert_int_equal(r.status, 0);
+  assert_true(test_task_pid_of(pool) > 0);
   assert_int_equal(shmpool_destroy(pool), 0);
 }
 
@@ -113,10 +129,45 @@ static void test_event_creation_fails(void **state) {
   }
 }
 
+/* The twin of tests/posix/test_posix_faults.c's case: a worker hangs in a
+ * task past the shutdown deadline, and the TerminateProcess that should
+ * end it fails. destroy must still return, promptly. */
+static void test_destroy_when_kill_fails(void **state) {
+  shmpool_options o = two_workers();
+  shmpool *pool;
+  shmpool_seg *probe;
+  char ctl[SHMPOOL_NAME_MAX + 1];
+  long pid;
+  uint64_t t0;
+  (void)state;
+  o.workers = 1;
+  o.shutdown_timeout_ms = 200;
+  assert_int_equal(shmpool_create(&pool, &o), 0);
+  snprintf(ctl, sizeof ctl, "%s", shmpool_control_name(pool));
+  pid = test_task_pid_of(pool);
+  assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, NULL), 0);
+  test_sleep_ms(20);
+  calls = 0;
+  shmpool__win_sys.TerminateProcess = fail_terminate;
+  t0 = test_now_ms();
+  assert_int_equal(shmpool_destroy(pool), 0);
+  shmpool__win_sys = saved;
+  assert_true(calls >= 1); /* the kill was tried, and failed */
+  assert_true(test_now_ms() - t0 < 200 + 2000 + 1000);
+  assert_int_equal(shmpool_seg_open(&probe, ctl, 0), SHMPOOL_ENOENT);
+  /* What the pool gave up on, we end. */
+  assert_true(test_pid_alive(pid));
+  test_kill_pid(pid);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest fault_tests[] = {
-      cmocka_unit_test(test_process_creation_fails),
-      cmocka_unit_test(test_event_creation_fails),
+      cmocka_unit_test_setup_teardown(test_process_creation_fails,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_event_creation_fails,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_destroy_when_kill_fails,
+                                      restore_syscalls, restore_syscalls),
   };
   if (shmpool_is_worker(argc, argv))
     return shmpool_worker_main(argc, argv, tasks);
