@@ -94,25 +94,26 @@ static BOOL WINAPI shmpool__win_AssignProcessToJobObject(HANDLE job,
   return AssignProcessToJobObject(job, process);
 }
 
-shmpool__win_syscalls shmpool__win_sys = {shmpool__win_CreateFileMappingW,
-                                          shmpool__win_OpenFileMappingW,
-                                          shmpool__win_MapViewOfFile,
-                                          shmpool__win_UnmapViewOfFile,
-                                          shmpool__win_VirtualQuery,
-                                          shmpool__win_CloseHandle,
-                                          shmpool__win_OpenProcessToken,
-                                          shmpool__win_GetTokenInformation,
-                                          shmpool__win_Random,
-                                          shmpool__win_create_process,
-                                          shmpool__win_CreateEventW,
-                                          shmpool__win_OpenEventW,
-                                          shmpool__win_SetEvent,
-                                          shmpool__win_WaitForSingleObject,
-                                          shmpool__win_TerminateProcess,
-                                          shmpool__win_GetExitCodeProcess,
-                                          shmpool__win_CreateJobObjectW,
-                                          shmpool__win_SetInformationJobObject,
-                                          shmpool__win_AssignProcessToJobObject};
+shmpool__win_syscalls shmpool__win_sys = {
+    shmpool__win_CreateFileMappingW,
+    shmpool__win_OpenFileMappingW,
+    shmpool__win_MapViewOfFile,
+    shmpool__win_UnmapViewOfFile,
+    shmpool__win_VirtualQuery,
+    shmpool__win_CloseHandle,
+    shmpool__win_OpenProcessToken,
+    shmpool__win_GetTokenInformation,
+    shmpool__win_Random,
+    shmpool__win_create_process,
+    shmpool__win_CreateEventW,
+    shmpool__win_OpenEventW,
+    shmpool__win_SetEvent,
+    shmpool__win_WaitForSingleObject,
+    shmpool__win_TerminateProcess,
+    shmpool__win_GetExitCodeProcess,
+    shmpool__win_CreateJobObjectW,
+    shmpool__win_SetInformationJobObject,
+    shmpool__win_AssignProcessToJobObject};
 
 int shmpool__win_error(DWORD err) {
   shmpool__set_os_error((int)err);
