@@ -312,6 +312,20 @@ void test_name(char *buf, size_t len, const char *tag) {
   snprintf(buf, len, "t%ld.%s", test_getpid(), tag);
 }
 
+int test_getenv(const char *name, char *buf, size_t len) {
+#if defined(_WIN32)
+  /* The ANSI variant is enough for the ASCII values tests pass. */
+  DWORD n = GetEnvironmentVariableA(name, buf, (DWORD)len);
+  return n > 0 && n < len ? 0 : -1;
+#else
+  const char *v = getenv(name);
+  if (v == NULL || strlen(v) >= len)
+    return -1;
+  memcpy(buf, v, strlen(v) + 1);
+  return 0;
+#endif
+}
+
 uint64_t test_now_ms(void) {
 #if defined(_WIN32)
   return (uint64_t)GetTickCount64();

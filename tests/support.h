@@ -52,6 +52,10 @@ int test_run_self(const char *role, const char *const *args, test_exit *out);
 /* "t<pid>.<tag>": unique per test process, within the portable rules. */
 void test_name(char *buf, size_t len, const char *tag);
 
+/* Copy environment variable name into buf; 0 if it is set and fits, else
+ * -1. (cl deprecates getenv; this is the one place that reads it.) */
+int test_getenv(const char *name, char *buf, size_t len);
+
 /* Milliseconds from a monotonic clock. */
 uint64_t test_now_ms(void);
 void test_sleep_ms(unsigned ms);

@@ -98,7 +98,9 @@ static void test_stream_with_random_kills(void **state) {
   int fds_before = test_count_fds(), segs_before = test_count_my_segments();
   shmpool *pools[NPOOLS];
   shmpool_seg *segs[NSEGS];
-  unsigned char *done = (unsigned char *)calloc(n_tasks, 1);
+  /* One flag per task; a count a 32-bit size_t cannot hold fails here. */
+  unsigned char *done =
+      n_tasks <= SIZE_MAX ? (unsigned char *)calloc((size_t)n_tasks, 1) : NULL;
   uint64_t sent = 0, got = 0, ok = 0, eworker = 0, kills = 0, dies = 0;
   uint64_t out[NPOOLS] = {0};
   uint64_t next_kill = rng() % (n_tasks / 25 + 1);
@@ -119,7 +121,8 @@ static void test_stream_with_random_kills(void **state) {
     o.queue_depth = 32;
     o.max_segments = 24; /* fewer entries than 3 x 4 x ... : eviction too */
     assert_int_equal(shmpool_create(&pools[p], &o), 0);
-    strcpy(ctl_names[p], shmpool_control_name(pools[p]));
+    snprintf(ctl_names[p], sizeof ctl_names[p], "%s",
+             shmpool_control_name(pools[p]));
   }
 
   while (got < n_tasks + dies) {
@@ -220,14 +223,16 @@ int main(int argc, char **argv) {
   const struct CMUnitTest soak_tests[] = {
       cmocka_unit_test(test_stream_with_random_kills),
   };
-  const char *env = getenv("SHMPOOL_SOAK_TASKS");
+  char env[32];
   if (shmpool_is_worker(argc, argv)) {
     test_quiet_crashes();
     return shmpool_worker_main(argc, argv, tasks);
   }
-  if (argc > 1)
-    n_tasks = strtoull(argv[1], NULL, 10);
-  else if (env != NULL)
+  /* The environment wins over the argument CTest passes, so that
+   * "SHMPOOL_SOAK_TASKS=1000000 ctest -L soak" does what it says. */
+  if (test_getenv("SHMPOOL_SOAK_TASKS", env, sizeof env) == 0)
     n_tasks = strtoull(env, NULL, 10);
+  else if (argc > 1)
+    n_tasks = strtoull(argv[1], NULL, 10);
   return cmocka_run_group_tests(soak_tests, NULL, NULL);
 }
