@@ -119,7 +119,9 @@ static int shmpool__win_widen(const char *s, WCHAR **out) {
  * process's stdio handles. A handle list (Vista+) names them, so nothing
  * else crosses even though bInheritHandles must be TRUE for the list; where
  * the attribute list is unavailable, or there is no stdio to pass, nothing
- * is inherited at all. */
+ * is inherited at all. On Windows 7 a console handle is a pseudo-handle
+ * that the list refuses (ERROR_INVALID_PARAMETER): hence Windows 8 as the
+ * minimum (docs/PLATFORMS.md). */
 BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
                                         PROCESS_INFORMATION *pi) {
   static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
@@ -225,8 +227,9 @@ int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
   /* Suspended until here, so the pid is published and the process is in
    * the job before it runs any code. */
   job = shmpool__win_job();
-  /* Failure is tolerated (a parent job that forbids nesting, before
-   * Windows 8): the worker's own watch on the parent still ends it. */
+  /* Failure is tolerated (jobs nest from Windows 8, the oldest shmpool
+   * supports, but a parent job can still refuse, e.g. one whose limits
+   * conflict): the worker's own watch on the parent still ends it. */
   if (job != NULL)
     (void)shmpool__win_sys.AssignProcessToJobObject(job, pi.hProcess);
   p->handle = (intptr_t)pi.hProcess;
