@@ -25,19 +25,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "internal.h"
 #include "posix/sys.h"
 #include "shmpool.h"
 #include "support.h"
-
-static int t_hang(shmpool_task *t) {
-  (void)t;
-  test_sleep_ms(60000);
-  return 0;
-}
-
-static const shmpool_task_def tasks[] = {
-    {"pid", test_task_pid}, {"hang", t_hang}, {NULL, NULL}};
 
 static shmpool__posix_syscalls saved;
 
@@ -87,15 +79,6 @@ static pid_t echild_waitpid(pid_t pid, int *status, int options) {
   return r;
 }
 
-static shmpool_options two_workers(void) {
-  shmpool_options o;
-  shmpool_options_init(&o);
-  o.workers = 2;
-  o.tasks = tasks;
-  o.shutdown_timeout_ms = 200;
-  return o;
-}
-
 static void assert_nothing_left(int fds, int segs) {
   assert_int_equal(test_count_fds(), fds);
   assert_int_equal(test_count_my_segments(), segs);
@@ -110,7 +93,7 @@ static void test_create_spawn_fails(void **state) {
   size_t i;
   (void)state;
   for (i = 0; i < 2; i++) {
-    shmpool_options o = two_workers();
+    shmpool_options o = pool_fault_options(2);
     shmpool *pool = (shmpool *)&pool;
     spawn_calls = 0;
     spawn_fail_from = fail_from[i];
@@ -128,7 +111,7 @@ static void test_create_spawn_fails(void **state) {
 
 static void test_create_control_segment_fails(void **state) {
   int fds = test_count_fds(), segs = test_count_my_segments();
-  shmpool_options o = two_workers();
+  shmpool_options o = pool_fault_options(2);
   shmpool *pool;
   (void)state;
   fail_errno = EMFILE;
@@ -147,7 +130,7 @@ static void test_create_control_segment_fails(void **state) {
 
 static void test_no_replacement_possible(void **state) {
   int fds = test_count_fds(), segs = test_count_my_segments();
-  shmpool_options o = two_workers();
+  shmpool_options o = pool_fault_options(2);
   shmpool *pool;
   shmpool_result r;
   uint64_t t0;
@@ -181,7 +164,7 @@ static void test_no_replacement_possible(void **state) {
 }
 
 static void test_someone_else_reaps_a_worker(void **state) {
-  shmpool_options o = two_workers();
+  shmpool_options o = pool_fault_options(2);
   shmpool *pool;
   shmpool_result r;
   uint64_t id;
@@ -211,30 +194,19 @@ static int fail_kill(pid_t pid, int sig) {
   return -1;
 }
 
-static void test_destroy_when_kill_fails(void **state) {
-  shmpool_options o = two_workers();
-  shmpool *pool;
-  shmpool_seg *probe;
-  char ctl[SHMPOOL_NAME_MAX + 1];
-  long pid;
-  uint64_t t0;
-  (void)state;
-  o.workers = 1;
-  assert_int_equal(shmpool_create(&pool, &o), 0);
-  snprintf(ctl, sizeof ctl, "%s", shmpool_control_name(pool));
-  pid = test_task_pid_of(pool);
-  assert_true(pid > 0);
-  /* The worker hangs in a task past the shutdown deadline, and the kill
-   * that should end it fails: destroy must still return, promptly. */
-  assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, NULL), 0);
-  test_sleep_ms(20);
+static void break_kill(void) {
   shmpool__posix_sys.kill = fail_kill;
-  t0 = test_now_ms();
-  assert_int_equal(shmpool_destroy(pool), 0);
+}
+
+static void restore(void) {
   shmpool__posix_sys = saved;
-  assert_true(test_now_ms() - t0 < 200 + 2000 + 1000);
-  assert_int_equal(shmpool_seg_open(&probe, ctl, 0), SHMPOOL_ENOENT);
-  /* What the pool gave up on, we end. */
+}
+
+static void test_destroy_when_kill_fails(void **state) {
+  long pid;
+  (void)state;
+  pid = pool_fault_destroy_when_kill_fails(break_kill, restore);
+  /* What the pool gave up on, we end and reap. */
   kill((pid_t)pid, SIGKILL);
   assert_int_equal(waitpid((pid_t)pid, NULL, 0), (pid_t)pid);
   assert_int_equal(test_count_children(), 0);
@@ -282,7 +254,7 @@ int main(int argc, char **argv) {
                                       restore_syscalls, restore_syscalls),
   };
   if (shmpool_is_worker(argc, argv))
-    return shmpool_worker_main(argc, argv, tasks);
+    return shmpool_worker_main(argc, argv, pool_fault_tasks);
   saved = shmpool__posix_sys;
   return cmocka_run_group_tests(fault_tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@
 
 #include "internal.h"
 #include "posix/sys.h"
-#include "seg_faults.h"
+#include "faults.h"
 #include "shmpool.h"
 #include "support.h"
 

@@ -19,19 +19,11 @@
 #include <string.h>
 #include <windows.h>
 
+#include "faults.h"
 #include "internal.h"
 #include "shmpool.h"
 #include "support.h"
 #include "win32/sys.h"
-
-static int t_hang(shmpool_task *t) {
-  (void)t;
-  test_sleep_ms(60000);
-  return 0;
-}
-
-static const shmpool_task_def tasks[] = {
-    {"pid", test_task_pid}, {"hang", t_hang}, {NULL, NULL}};
 
 static shmpool__win_syscalls saved;
 static int calls, fail_from;
@@ -72,16 +64,8 @@ static BOOL WINAPI fail_terminate(HANDLE process, UINT code) {
   return FALSE;
 }
 
-static shmpool_options two_workers(void) {
-  shmpool_options o;
-  shmpool_options_init(&o);
-  o.workers = 2;
-  o.tasks = tasks;
-  return o;
-}
-
 static void assert_pool_works(void) {
-  shmpool_options o = two_workers();
+  shmpool_options o = pool_fault_options(2);
   shmpool *pool;
   assert_int_equal(shmpool_create(&pool, &o), 0);
   assert_true(test_task_pid_of(pool) > 0);
@@ -93,7 +77,7 @@ static void test_process_creation_fails(void **state) {
   size_t i;
   (void)state;
   for (i = 0; i < 2; i++) {
-    shmpool_options o = two_workers();
+    shmpool_options o = pool_fault_options(2);
     shmpool *pool = (shmpool *)&pool;
     calls = 0;
     fail_from = from[i];
@@ -116,7 +100,7 @@ static void test_event_creation_fails(void **state) {
   size_t i;
   (void)state;
   for (i = 0; i < 3; i++) {
-    shmpool_options o = two_workers();
+    shmpool_options o = pool_fault_options(2);
     shmpool *pool = (shmpool *)&pool;
     calls = 0;
     fail_from = from[i];
@@ -132,29 +116,20 @@ static void test_event_creation_fails(void **state) {
 /* The twin of tests/posix/test_posix_faults.c's case: a worker hangs in a
  * task past the shutdown deadline, and the TerminateProcess that should
  * end it fails. destroy must still return, promptly. */
-static void test_destroy_when_kill_fails(void **state) {
-  shmpool_options o = two_workers();
-  shmpool *pool;
-  shmpool_seg *probe;
-  char ctl[SHMPOOL_NAME_MAX + 1];
-  long pid;
-  uint64_t t0;
-  (void)state;
-  o.workers = 1;
-  o.shutdown_timeout_ms = 200;
-  assert_int_equal(shmpool_create(&pool, &o), 0);
-  snprintf(ctl, sizeof ctl, "%s", shmpool_control_name(pool));
-  pid = test_task_pid_of(pool);
-  assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, NULL), 0);
-  test_sleep_ms(20);
+static void break_kill(void) {
   calls = 0;
   shmpool__win_sys.TerminateProcess = fail_terminate;
-  t0 = test_now_ms();
-  assert_int_equal(shmpool_destroy(pool), 0);
+}
+
+static void restore(void) {
   shmpool__win_sys = saved;
-  assert_true(calls >= 1); /* the kill was tried, and failed */
-  assert_true(test_now_ms() - t0 < 200 + 2000 + 1000);
-  assert_int_equal(shmpool_seg_open(&probe, ctl, 0), SHMPOOL_ENOENT);
+}
+
+static void test_destroy_when_kill_fails(void **state) {
+  long pid;
+  (void)state;
+  pid = pool_fault_destroy_when_kill_fails(break_kill, restore);
+  assert_true(calls >= 1); /* the kill went through the table, and failed */
   /* What the pool gave up on, we end. */
   assert_true(test_pid_alive(pid));
   test_kill_pid(pid);
@@ -170,7 +145,7 @@ int main(int argc, char **argv) {
                                       restore_syscalls, restore_syscalls),
   };
   if (shmpool_is_worker(argc, argv))
-    return shmpool_worker_main(argc, argv, tasks);
+    return shmpool_worker_main(argc, argv, pool_fault_tasks);
   saved = shmpool__win_sys;
   return cmocka_run_group_tests(fault_tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 #include <windows.h>
 
 #include "internal.h"
-#include "seg_faults.h"
+#include "faults.h"
 #include "shmpool.h"
 #include "support.h"
 #include "win32/sys.h"

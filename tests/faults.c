@@ -1,7 +1,7 @@
-/* See seg_faults.h.
+/* See faults.h.
  *
  * SPDX-License-Identifier: MIT */
-#include "seg_faults.h"
+#include "faults.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "shmpool.h"
@@ -65,4 +66,52 @@ void seg_faults_on_open(const seg_fault_platform *p,
   shmpool_seg_close(other);
   assert_int_equal(shmpool_seg_close(seg), 0);
   assert_int_equal(shmpool_seg_open(&other, name, 0), SHMPOOL_ENOENT);
+}
+
+/* ---- pools ----------------------------------------------------------- */
+
+static int pool_fault_hang(shmpool_task *t) {
+  (void)t;
+  test_sleep_ms(60000);
+  return 0;
+}
+
+const shmpool_task_def pool_fault_tasks[] = {
+    {"pid", test_task_pid}, {"hang", pool_fault_hang}, {NULL, NULL}};
+
+shmpool_options pool_fault_options(unsigned workers) {
+  shmpool_options o;
+  shmpool_options_init(&o);
+  o.workers = workers;
+  o.tasks = pool_fault_tasks;
+  o.shutdown_timeout_ms = 200;
+  return o;
+}
+
+long pool_fault_destroy_when_kill_fails(void (*break_kill)(void),
+                                        void (*restore)(void)) {
+  shmpool_options o = pool_fault_options(1);
+  shmpool *pool;
+  shmpool_seg *probe;
+  char ctl[SHMPOOL_NAME_MAX + 1];
+  long pid;
+  uint64_t t0, took;
+  int rc;
+  assert_int_equal(shmpool_create(&pool, &o), 0);
+  snprintf(ctl, sizeof ctl, "%s", shmpool_control_name(pool));
+  pid = test_task_pid_of(pool);
+  assert_true(pid > 0);
+  assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, NULL), 0);
+  test_sleep_ms(20);
+  break_kill();
+  t0 = test_now_ms();
+  rc = shmpool_destroy(pool);
+  took = test_now_ms() - t0;
+  restore();
+  assert_int_equal(rc, 0);
+  /* The shutdown timeout, the wait after a kill, and slack for a loaded
+   * machine. */
+  assert_true(took < 200 + 2000 + 1000);
+  assert_int_equal(shmpool_seg_open(&probe, ctl, 0), SHMPOOL_ENOENT);
+  return pid;
 }
