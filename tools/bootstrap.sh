@@ -25,8 +25,11 @@ pkgs=$full
 # the reason is left where tools/test-all.sh reports it.
 wine32_status="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/shmpool/wine32-status"
 try_wine32() {
-  dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null | grep -q "ok installed" &&
-    { echo "installed" >"$wine32_status"; return 0; }
+  if dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null |
+    grep -q "ok installed"; then
+    echo "installed" >"$wine32_status"
+    return 0
+  fi
   log=$(mktemp)
   echo "bootstrap: trying 32-bit Wine (wine32:i386) for the i686 legs"
   $sudo dpkg --add-architecture i386
@@ -36,9 +39,10 @@ try_wine32() {
     echo "installed" >"$wine32_status"
   else
     # One line: the first error apt gave (often the i386 index's size).
+    first_error=$(grep -m 1 -E '^E: ' "$log" ||
+      echo "see apt-get install wine32:i386")
     echo "wine32:i386 could not be installed ($(date -u +%Y-%m-%d)):" \
-      "$(grep -m 1 -E '^E: ' "$log" || echo 'see apt-get install wine32:i386')" \
-      >"$wine32_status"
+      "$first_error" >"$wine32_status"
     if [ -z "$(dpkg-query -W -f='${Package}:${Architecture}\n' 2>/dev/null |
       grep ':i386$')" ]; then
       $sudo dpkg --remove-architecture i386

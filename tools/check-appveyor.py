@@ -4,8 +4,8 @@ first real run fail.
 
 It must parse; have MSVC x64 and Win32 jobs, a MinGW job and an Ubuntu job;
 the Windows jobs must build shared and static, run ctest and build a
-find_package consumer, the Ubuntu job run the dev workflow. Beyond the structure, each check below is one way a first run
-has failed elsewhere:
+find_package consumer, the Ubuntu job run the dev workflow. Beyond the
+structure, each check below is one way a first run has failed elsewhere:
 
 - stale pacman database: MSYS2 installs from the image's package database
   unless "pacman -Syuu" runs (twice: the first may only update pacman)

@@ -54,7 +54,9 @@ function Install-Cmocka {
   }
   $src = Join-Path $Deps "cmocka-$CmockaVersion"
   if (-not (Test-Path $src)) {
-    Invoke-Checked "unpack CMocka" { cmake -E chdir $Deps cmake -E tar xf $archive }
+    Invoke-Checked "unpack CMocka" {
+      cmake -E chdir $Deps cmake -E tar xf $archive
+    }
   }
   $build = Join-Path $Deps "cmocka-build-$Config"
   # A static CMocka, built in the same configuration as the tests, so both

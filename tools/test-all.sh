@@ -34,7 +34,8 @@ leg() { # leg NAME COMMAND...: run, log, summarise
   tests=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' \
           "$logs/$name.log" | tail -n 1)
   # A leg that could not run its tests says so on a line of its own.
-  [ -n "$tests" ] || tests=$(grep -o '^SKIPPED: .*' "$logs/$name.log" | head -n 1)
+  [ -n "$tests" ] ||
+    tests=$(grep -o '^SKIPPED: .*' "$logs/$name.log" | head -n 1)
   printf 'leg %-18s %s  %4ss  %s\n' "$name" "$status" "$(($(now) - start))" \
     "${tests:-}"
   if [ "$status" = FAIL ]; then
