@@ -64,6 +64,20 @@ static BOOL WINAPI fail_terminate(HANDLE process, UINT code) {
   return FALSE;
 }
 
+static BOOL WINAPI fail_exit_code(HANDLE process, LPDWORD code) {
+  (void)process, (void)code;
+  calls++;
+  SetLastError(ERROR_ACCESS_DENIED);
+  return FALSE;
+}
+
+static BOOL WINAPI fail_assign(HANDLE job, HANDLE process) {
+  (void)job, (void)process;
+  calls++;
+  SetLastError(ERROR_ACCESS_DENIED);
+  return FALSE;
+}
+
 static void assert_pool_works(void) {
   shmpool_options o = pool_fault_options(2);
   shmpool *pool;
@@ -135,6 +149,45 @@ static void test_destroy_when_kill_fails(void **state) {
   test_kill_pid(pid);
 }
 
+/* A worker dies and GetExitCodeProcess cannot say how: its task still
+ * completes with EWORKER, exit_code -1 ("unknown", where a working call
+ * would give the 9 test_kill_pid uses), and a replacement serves on. */
+static void test_exit_code_unknown(void **state) {
+  shmpool_options o = pool_fault_options(1);
+  shmpool *pool;
+  shmpool_result r;
+  uint64_t id;
+  long pid;
+  (void)state;
+  assert_int_equal(shmpool_create(&pool, &o), 0);
+  pid = test_task_pid_of(pool);
+  assert_true(pid > 0);
+  assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, &id), 0);
+  test_sleep_ms(20);
+  calls = 0;
+  shmpool__win_sys.GetExitCodeProcess = fail_exit_code;
+  test_kill_pid(pid);
+  assert_int_equal(shmpool_wait(pool, &r, 30000), 0);
+  shmpool__win_sys = saved;
+  assert_true(r.id == id);
+  assert_int_equal(r.status, SHMPOOL_EWORKER);
+  assert_true(calls >= 1);
+  assert_int_equal(r.exit_code, -1);
+  assert_true(test_task_pid_of(pool) > 0);
+  assert_int_equal(shmpool_destroy(pool), 0);
+}
+
+/* A job that refuses ours (a parent job whose limits conflict): workers
+ * then run outside it, and the pool starts and serves all the same. */
+static void test_job_assignment_refused(void **state) {
+  (void)state;
+  calls = 0;
+  shmpool__win_sys.AssignProcessToJobObject = fail_assign;
+  assert_pool_works();
+  shmpool__win_sys = saved;
+  assert_int_equal(calls, 2); /* one per worker */
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest fault_tests[] = {
       cmocka_unit_test_setup_teardown(test_process_creation_fails,
@@ -142,6 +195,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_event_creation_fails,
                                       restore_syscalls, restore_syscalls),
       cmocka_unit_test_setup_teardown(test_destroy_when_kill_fails,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_exit_code_unknown, restore_syscalls,
+                                      restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_job_assignment_refused,
                                       restore_syscalls, restore_syscalls),
   };
   if (shmpool_is_worker(argc, argv))
