@@ -341,26 +341,6 @@ static double sum_with_threads(const double *v, uint64_t n) {
   return jobs[0].sum + jobs[1].sum;
 }
 
-static long long pss_kib(long long pid) {
-#if defined(__linux__)
-  char path[64], line[256];
-  long long kib = -1;
-  FILE *f;
-  snprintf(path, sizeof path, "/proc/%lld/smaps_rollup", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "Pss: %lld kB", &kib) == 1)
-      break;
-  fclose(f);
-  return kib;
-#else
-  (void)pid;
-  return -1;
-#endif
-}
-
 static void bench_sum(double gib, int quick) {
   const uint64_t n = (uint64_t)(gib * (double)(1u << 30)) / 8;
   const int rounds = quick ? 3 : 9;
@@ -442,10 +422,10 @@ static void bench_sum(double gib, int quick) {
 #if defined(_WIN32)
     total = -1;
 #else
-    total = pss_kib((long long)getpid());
+    total = example_process_kib((long long)getpid());
 #endif
     for (k = 0; k < found && total >= 0; k++) {
-      long long w = pss_kib(pids[k]);
+      long long w = example_process_kib(pids[k]);
       total = w < 0 ? -1 : total + w;
     }
     if (total >= 0)

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "example_util.h"
 #include "shmpool.h"
 
 #if defined(_WIN32)
@@ -106,19 +107,6 @@ static const shmpool_task_def tasks[] = {{"blur_frames", blur_frames},
                                          {NULL, NULL}};
 
 /* ---- the parent ---------------------------------------------------------- */
-
-static double now_s(void) {
-#if defined(_WIN32)
-  LARGE_INTEGER f, c;
-  QueryPerformanceFrequency(&f);
-  QueryPerformanceCounter(&c);
-  return (double)c.QuadPart / (double)f.QuadPart;
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-#endif
-}
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "image_filter: %s: %s (%s)\n", what, shmpool_strerror(rc),
@@ -211,10 +199,10 @@ int main(int argc, char **argv) {
   ref = (float *)malloc(bytes);
   if (ref == NULL)
     die("allocating the reference", SHMPOOL_ENOMEM);
-  t0 = now_s();
+  t0 = example_now_s();
   for (f = 0; f < frames; f++)
     blur_frame(img + f * frame_px, ref + f * frame_px, width, height);
-  t_single = now_s() - t0;
+  t_single = example_now_s() - t0;
 
   /* 3. The pool. */
   shmpool_options_init(&opts);
@@ -246,10 +234,10 @@ int main(int argc, char **argv) {
   segs[1] = out;   /* workers: read-write */
   for (round = 0; round < rounds; round++) {
     memset(shmpool_seg_data(out), 0, bytes);
-    t0 = now_s();
+    t0 = example_now_s();
     rc = shmpool_map(pool, "blur_frames", jobs, sizeof *jobs, njobs, segs, 2,
                      done, sizeof *done, NULL);
-    t_pool[round > 0] = now_s() - t0;
+    t_pool[round > 0] = example_now_s() - t0;
     if (rc != 0)
       die("filtering", rc);
   }

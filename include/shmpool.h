@@ -149,9 +149,11 @@ typedef struct shmpool_seg shmpool_seg;
 /** Create a new segment of exactly `size` user bytes and map it read-write.
  *
  * name:  1 to SHMPOOL_NAME_MAX characters of [A-Za-z0-9._-] ("." and ".."
- *        are refused). POSIX maps "foo" to "/foo"; Windows to "Local\foo"
- *        (or "Global\foo"). NULL generates an unguessable name (at least 96
- *        random bits from the OS CSPRNG); read it with shmpool_seg_name().
+ *        are refused): plain ASCII, the same bytes in UTF-8 and in every
+ *        code page; any other byte is EINVAL. POSIX maps "foo" to "/foo";
+ *        Windows to "Local\foo" (or "Global\foo"). NULL generates an
+ *        unguessable name (at least 96 random bits from the OS CSPRNG);
+ *        read it with shmpool_seg_name().
  * size:  user bytes, > 0. The data is zero-filled and 64-byte aligned.
  * flags: SHMPOOL_SEG_PERSIST, _RAW, _GLOBAL, _NORESERVE.
  *
@@ -368,7 +370,9 @@ typedef struct shmpool_options {
    * the file /proc/self/exe resolves to at shmpool_create, so workers carry
    * the program's name and valgrind's or a loader's path is never used).
    * It must call shmpool_is_worker() / shmpool_worker_main() first thing
-   * in main. Windows: UTF-8; invalid UTF-8 gives SHMPOOL_EINVAL. */
+   * in main. Windows: a UTF-8 path (not the ANSI code page), so any file
+   * name works; invalid UTF-8 makes shmpool_create fail with
+   * SHMPOOL_EINVAL. POSIX: the bytes are passed to the OS as they are. */
   const char *worker_path;
   /** Arguments put between worker_path and the worker's own arguments,
    * NULL-terminated (NULL: none): for a worker started through an

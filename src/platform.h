@@ -17,8 +17,18 @@
  *  - A function that fails releases everything it acquired, including the
  *    OS object of a half-done create, and leaves its out-parameters in a
  *    state that the matching release function accepts (zeroed).
- *  - Every system call goes through the backend's system-call table
- *    (src/posix/sys.h, src/win32/sys.h) so tests can inject failures.
+ *  - The system calls tests need to make fail go through the backend's
+ *    system-call table (src/posix/sys.h, src/win32/sys.h). POSIX: the
+ *    segment calls (shm_open, ftruncate, fchmod, fstat, fstatvfs, the
+ *    reservation, mmap, munmap, close, shm_unlink), the random source,
+ *    spawning, waitpid and kill. Windows: the mapping calls, VirtualQuery,
+ *    CloseHandle, OpenProcessToken, GetTokenInformation, the random
+ *    source, CreateWorkerProcess, CreateEventW/OpenEventW/SetEvent,
+ *    WaitForSingleObject, TerminateProcess, GetExitCodeProcess and the
+ *    job-object calls. Not in the tables: clocks, sleeping, futexes,
+ *    threads and locks, a worker's own start-up and its watch on the
+ *    parent, reading /proc, and on Windows the handle-list setup inside
+ *    CreateWorkerProcess, GetModuleFileNameW and GetSystemInfo.
  *
  * SPDX-License-Identifier: MIT */
 #ifndef SHMPOOL_PLATFORM_H

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Build and run every test leg, the way CI does: native (dev), sanitizers
-# (asan, tsan), Windows under Wine (mingw-wine, msvc-wine), and the consumer
+# (asan, tsan), Windows under Wine (mingw-wine, msvc-wine), 32-bit Windows
+# (mingw-i686, msvc-wine-x86: built and checked always, tests run where
+# 32-bit Wine is installed), cl's C4127 lint (msvc-lint), and the consumer
 # builds (installed CMake package, pkg-config shared and static, MinGW and
 # clang-cl packages, add_subdirectory), bounded libFuzzer runs, and a
 # structural check of appveyor.yml, which cannot run here. One summary line per leg; logs in
@@ -31,6 +33,9 @@ leg() { # leg NAME COMMAND...: run, log, summarise
   fi
   tests=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' \
           "$logs/$name.log" | tail -n 1)
+  # A leg that could not run its tests says so on a line of its own.
+  [ -n "$tests" ] ||
+    tests=$(grep -o '^SKIPPED: .*' "$logs/$name.log" | head -n 1)
   printf 'leg %-18s %s  %4ss  %s\n' "$name" "$status" "$(($(now) - start))" \
     "${tests:-}"
   if [ "$status" = FAIL ]; then
@@ -41,6 +46,38 @@ leg() { # leg NAME COMMAND...: run, log, summarise
 }
 
 workflow() { cmake --workflow --preset "$1" --fresh; }
+
+# ---- 32-bit Windows -------------------------------------------------------
+
+# Configure and build with warnings as errors (the presets set
+# SHMPOOL_WERROR), check that every binary is a 32-bit PE, then run the
+# tests under 32-bit Wine if it is installed. tools/bootstrap.sh tries to
+# install it and records why it could not; then the tests are skipped and
+# this says why, while the build has still been checked.
+win32_leg() {
+  cmake --preset "$1" --fresh
+  cmake --build --preset "$1"
+  n=0
+  for f in "$root/build/$1/bin"/*.exe "$root/build/$1/bin"/*.dll; do
+    [ -e "$f" ] || continue
+    i686-w64-mingw32-objdump -f "$f" | grep -q 'file format pei-i386' || {
+      echo "$f is not a 32-bit PE"
+      return 1
+    }
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ] || { echo "no binaries in build/$1/bin"; return 1; }
+  echo "$n binaries in build/$1/bin, all 32-bit PE (pei-i386)"
+  if dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null |
+    grep -q "ok installed"; then
+    ctest --preset "$1"
+  else
+    status="${XDG_CACHE_HOME:-$HOME/.cache}/shmpool/wine32-status"
+    why="not installed (tools/bootstrap.sh has not tried)"
+    [ -f "$status" ] && why=$(tr '\n' ' ' <"$status")
+    echo "SKIPPED: $1 tests: no 32-bit Wine to run them: $why"
+  fi
+}
 
 # ---- consumers -------------------------------------------------------------
 
@@ -155,6 +192,8 @@ if [ "${1:-}" = "--body" ]; then
   consumers) consumers_native ;;
   consumers-windows) consumers_windows ;;
   appveyor) "$py" tools/check-appveyor.py ;;
+  msvc-lint) "$py" tools/check-msvc-lint.py ;;
+  mingw-i686 | msvc-wine-x86) win32_leg "$2" ;;
   fuzz) sh tools/fuzz.sh ;;
   docs)
     rm -rf build/docs
@@ -176,8 +215,8 @@ fi
 
 run_leg() {
   case $1 in
-  dev | asan | tsan | mingw-wine | msvc-wine | consumers | consumers-windows | \
-    appveyor | fuzz | docs)
+  dev | asan | tsan | mingw-wine | msvc-wine | mingw-i686 | msvc-wine-x86 | \
+    msvc-lint | consumers | consumers-windows | appveyor | fuzz | docs)
     leg "$1" sh "$0" --body "$1"
     ;;
   *)
@@ -189,8 +228,8 @@ run_leg() {
 
 total_start=$(now)
 if [ $# -eq 0 ]; then
-  set -- dev asan tsan mingw-wine msvc-wine consumers consumers-windows \
-    fuzz docs appveyor
+  set -- dev asan tsan mingw-wine msvc-wine mingw-i686 msvc-wine-x86 \
+    msvc-lint consumers consumers-windows fuzz docs appveyor
 fi
 for l in "$@"; do
   run_leg "$l"

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+#if defined(_MSC_VER)
+#include <crtdbg.h>
+#endif
 
 #include "atomics.h"
 #include "internal.h"
@@ -72,14 +75,14 @@ static HANDLE shmpool__win_job(void) {
     return NULL;
   if (pending) {
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
-    HANDLE h = CreateJobObjectW(NULL, NULL);
+    HANDLE h = shmpool__win_sys.CreateJobObjectW(NULL, NULL);
     if (h != NULL) {
       memset(&info, 0, sizeof info);
       info.BasicLimitInformation.LimitFlags =
           JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-      if (!SetInformationJobObject(h, JobObjectExtendedLimitInformation, &info,
-                                   sizeof info)) {
-        CloseHandle(h);
+      if (!shmpool__win_sys.SetInformationJobObject(
+              h, JobObjectExtendedLimitInformation, &info, sizeof info)) {
+        shmpool__win_sys.CloseHandle(h);
         h = NULL;
       }
     }
@@ -91,20 +94,35 @@ static HANDLE shmpool__win_job(void) {
 
 /* ---- spawning ------------------------------------------------------------ */
 
-/* UTF-8 to UTF-16; NULL for invalid UTF-8 or no memory. */
-static WCHAR *shmpool__win_widen(const char *s) {
+/* UTF-8 to UTF-16 (worker_path is UTF-8 on every platform, see
+ * shmpool.h). Invalid UTF-8 is refused rather than turned into U+FFFD,
+ * which would name some other file: SHMPOOL_EINVAL. */
+static int shmpool__win_widen(const char *s, WCHAR **out) {
   int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-  WCHAR *w = n > 0 ? (WCHAR *)malloc((size_t)n * sizeof *w) : NULL;
-  if (w != NULL)
-    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
-  return w;
+  WCHAR *w;
+  *out = NULL;
+  if (n <= 0)
+    return GetLastError() == ERROR_NO_UNICODE_TRANSLATION
+               ? SHMPOOL_EINVAL
+               : shmpool__win_error(GetLastError());
+  w = (WCHAR *)malloc((size_t)n * sizeof *w);
+  if (w == NULL)
+    return SHMPOOL_ENOMEM;
+  if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+    free(w);
+    return SHMPOOL_EINVAL;
+  }
+  *out = w;
+  return 0;
 }
 
 /* CreateProcessW for a worker: suspended, and inheriting exactly this
  * process's stdio handles. A handle list (Vista+) names them, so nothing
  * else crosses even though bInheritHandles must be TRUE for the list; where
  * the attribute list is unavailable, or there is no stdio to pass, nothing
- * is inherited at all. */
+ * is inherited at all. On Windows 7 a console handle is a pseudo-handle
+ * that the list refuses (ERROR_INVALID_PARAMETER): hence Windows 8 as the
+ * minimum (docs/PLATFORMS.md). */
 BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd, WCHAR *env,
                                         PROCESS_INFORMATION *pi) {
   static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
@@ -167,9 +185,9 @@ BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd, WCHAR *env,
 /* ---- the environment ---------------------------------------------------- */
 
 int shmpool__plat_env_is_set(const char *name) {
-  WCHAR *w = shmpool__win_widen(name);
+  WCHAR *w;
   DWORD n;
-  if (w == NULL)
+  if (shmpool__win_widen(name, &w) != 0)
     return 0;
   n = GetEnvironmentVariableW(w, NULL, 0);
   free(w);
@@ -177,9 +195,10 @@ int shmpool__plat_env_is_set(const char *name) {
 }
 
 void shmpool__plat_env_unset(const char *name) {
-  WCHAR *w = shmpool__win_widen(name);
-  if (w != NULL)
-    (void)SetEnvironmentVariableW(w, NULL);
+  WCHAR *w;
+  if (shmpool__win_widen(name, &w) != 0)
+    return;
+  (void)SetEnvironmentVariableW(w, NULL);
   free(w);
 }
 
@@ -255,44 +274,43 @@ static WCHAR *shmpool__win_quote(WCHAR *cmd, const WCHAR *arg) {
   return cmd;
 }
 
-/* "<exe>" "<arg>"... --shmpool-worker <name>, as one malloc'd string; NULL
- * for a string that is not UTF-8 (*bad set) or no memory. */
-static WCHAR *shmpool__win_command(const WCHAR *wexe, const char *const *args,
-                                   const char *ctl_name, int *bad) {
-  size_t cap = 2 * wcslen(wexe) + 3 + strlen(ctl_name) + 32, i;
+/* "<exe>" "<arg>"... --shmpool-worker <name>, as one malloc'd string in
+ * *out: 0, EINVAL (an argument that is not UTF-8) or ENOMEM. */
+static int shmpool__win_command(const WCHAR *wexe, const char *const *args,
+                                const char *ctl_name, WCHAR **out) {
+  size_t cap = 2 * wcslen(wexe) + 3 + strlen(ctl_name) + 32, nargs = 0, i;
   WCHAR **wargs = NULL, *cmd = NULL, *at;
-  size_t nargs = 0;
+  int rc = 0;
+  *out = NULL;
   while (args != NULL && args[nargs] != NULL)
     nargs++;
   if (nargs != 0 &&
       (wargs = (WCHAR **)calloc(nargs, sizeof *wargs)) == NULL)
-    return NULL;
-  for (i = 0; i < nargs; i++) {
-    if ((wargs[i] = shmpool__win_widen(args[i])) == NULL) {
-      *bad = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, args[i], -1,
-                                 NULL, 0) == 0;
-      goto out;
+    return SHMPOOL_ENOMEM;
+  for (i = 0; rc == 0 && i < nargs; i++) {
+    rc = shmpool__win_widen(args[i], &wargs[i]);
+    if (rc == 0)
+      cap += 2 * wcslen(wargs[i]) + 4;
+  }
+  if (rc == 0 && (cmd = (WCHAR *)malloc(cap * sizeof *cmd)) == NULL)
+    rc = SHMPOOL_ENOMEM;
+  if (rc == 0) {
+    at = shmpool__win_quote(cmd, wexe);
+    for (i = 0; i < nargs; i++) {
+      *at++ = L' ';
+      at = shmpool__win_quote(at, wargs[i]);
     }
-    cap += 2 * wcslen(wargs[i]) + 4;
+    memcpy(at, L" --shmpool-worker ", 18 * sizeof *at);
+    at += 18;
+    for (i = 0; ctl_name[i] != '\0'; i++) /* a portable name: no quoting */
+      *at++ = (WCHAR)(unsigned char)ctl_name[i];
+    *at = 0;
+    *out = cmd;
   }
-  cmd = (WCHAR *)malloc(cap * sizeof *cmd);
-  if (cmd == NULL)
-    goto out;
-  at = shmpool__win_quote(cmd, wexe);
-  for (i = 0; i < nargs; i++) {
-    *at++ = L' ';
-    at = shmpool__win_quote(at, wargs[i]);
-  }
-  memcpy(at, L" --shmpool-worker ", 18 * sizeof *at);
-  at += 18;
-  for (i = 0; ctl_name[i] != '\0'; i++) /* a portable name: no quoting */
-    *at++ = (WCHAR)(unsigned char)ctl_name[i];
-  *at = 0;
-out:
   for (i = 0; wargs != NULL && i < nargs; i++)
     free(wargs[i]);
   free(wargs);
-  return cmd;
+  return rc;
 }
 
 int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
@@ -301,21 +319,17 @@ int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
   WCHAR *wexe = NULL, *cmd = NULL, *env = NULL;
   PROCESS_INFORMATION pi;
   HANDLE job;
-  int bad = 0, rc = 0;
+  int rc;
 
   memset(p, 0, sizeof *p);
-  wexe = shmpool__win_widen(exe);
-  if (wexe == NULL) {
-    bad = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, exe, -1, NULL,
-                              0) == 0;
-    return bad ? SHMPOOL_EINVAL : SHMPOOL_ENOMEM;
-  }
-  cmd = shmpool__win_command(wexe, args, ctl_name, &bad);
-  env = shmpool__win_env_with(SHMPOOL__WORKER_ENV, ctl_name);
-  if (cmd == NULL || env == NULL) {
-    rc = bad ? SHMPOOL_EINVAL : SHMPOOL_ENOMEM;
+  rc = shmpool__win_widen(exe, &wexe);
+  if (rc == 0)
+    rc = shmpool__win_command(wexe, args, ctl_name, &cmd);
+  if (rc == 0 &&
+      (env = shmpool__win_env_with(SHMPOOL__WORKER_ENV, ctl_name)) == NULL)
+    rc = SHMPOOL_ENOMEM;
+  if (rc != 0)
     goto out;
-  }
   memset(&pi, 0, sizeof pi);
   if (!shmpool__win_sys.CreateWorkerProcess(wexe, cmd, env, &pi)) {
     DWORD err = GetLastError();
@@ -326,15 +340,16 @@ int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
   /* Suspended until here, so the pid is published and the process is in
    * the job before it runs any code. */
   job = shmpool__win_job();
-  /* Failure is tolerated (a parent job that forbids nesting, before
-   * Windows 8): the worker's own watch on the parent still ends it. */
+  /* Failure is tolerated (jobs nest from Windows 8, the oldest shmpool
+   * supports, but a parent job can still refuse, e.g. one whose limits
+   * conflict): the worker's own watch on the parent still ends it. */
   if (job != NULL)
-    (void)AssignProcessToJobObject(job, pi.hProcess);
+    (void)shmpool__win_sys.AssignProcessToJobObject(job, pi.hProcess);
   p->handle = (intptr_t)pi.hProcess;
   p->pid = (uint64_t)pi.dwProcessId;
   publish(p->pid, ctx);
   ResumeThread(pi.hThread);
-  CloseHandle(pi.hThread);
+  shmpool__win_sys.CloseHandle(pi.hThread);
 
 out:
   free(env);
@@ -347,11 +362,11 @@ out:
 
 static int shmpool__win_reap(shmpool__plat_proc *p, shmpool__plat_exit *ex) {
   DWORD code = 0;
-  if (!GetExitCodeProcess((HANDLE)p->handle, &code))
+  if (!shmpool__win_sys.GetExitCodeProcess((HANDLE)p->handle, &code))
     code = (DWORD)-1;
   ex->exit_code = (int)code;
   ex->term_signal = 0;
-  CloseHandle((HANDLE)p->handle);
+  shmpool__win_sys.CloseHandle((HANDLE)p->handle);
   p->handle = 0;
   return 1;
 }
@@ -368,8 +383,8 @@ int shmpool__plat_proc_wait(shmpool__plat_proc *p, int timeout_ms,
     ex->term_signal = 0;
     return 1;
   }
-  r = WaitForSingleObject((HANDLE)p->handle,
-                          timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+  r = shmpool__win_sys.WaitForSingleObject(
+      (HANDLE)p->handle, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
   if (r == WAIT_TIMEOUT)
     return 0;
   return shmpool__win_reap(p, ex);
@@ -377,12 +392,13 @@ int shmpool__plat_proc_wait(shmpool__plat_proc *p, int timeout_ms,
 
 void shmpool__plat_proc_kill(shmpool__plat_proc *p) {
   if (p->handle != 0)
-    (void)TerminateProcess((HANDLE)p->handle, SHMPOOL__EXIT_KILLED);
+    (void)shmpool__win_sys.TerminateProcess((HANDLE)p->handle,
+                                            SHMPOOL__EXIT_KILLED);
 }
 
 void shmpool__plat_proc_release(shmpool__plat_proc *p) {
   if (p->handle != 0)
-    CloseHandle((HANDLE)p->handle);
+    shmpool__win_sys.CloseHandle((HANDLE)p->handle);
   p->handle = 0;
 }
 
@@ -406,14 +422,63 @@ static DWORD WINAPI shmpool__win_watch_thread(LPVOID arg) {
   return 0;
 }
 
+/* A crashing task must end its worker at once, with an exit code the pool
+ * reports, and never wait for someone to click a dialog nobody sees.
+ *
+ * - Windows: SetErrorMode turns off the critical-error and GP-fault boxes
+ *   and Windows Error Reporting's UI for an unhandled exception; WER's own
+ *   switch (WerSetFlags, Vista+, looked up at run time because MinGW's and
+ *   Wine's import libraries differ) covers what skips the exception
+ *   filters, such as __fastfail. Both are per process.
+ * - The CRT: abort() in a UCRT Release build reports a fault by
+ *   __fastfail (exit code 0xC0000409) and in a Debug build opens an
+ *   "abort() has been called" box; with _WRITE_ABORT_MSG and
+ *   _CALL_REPORTFAULT cleared it just does _exit(3). A failed assert()
+ *   writes to stderr rather than a message box (_set_error_mode), and the
+ *   debug CRT's assert and error reports go to stderr rather than a box.
+ *
+ * The CRT settings live in the CRT instance that shmpool itself links:
+ * shared with the executable when both use the same DLL CRT (/MD with /MD,
+ * /MDd with /MDd, or a static shmpool), but not when the executable links
+ * another one (/MT, or a Debug executable with a Release shmpool.dll).
+ * Such a program must make the same calls in its own main() before
+ * shmpool_worker_main() (docs/PLATFORMS.md). msvcrt.dll (MinGW's default)
+ * has none of these switches and needs none: its abort() writes a line to
+ * stderr and exits with 3. */
+#if defined(_MSC_VER) && defined(__WINE_USE_MSVCRT)
+/* Wine's stdlib.h has the constants but not the declaration; ucrtbase.dll
+ * exports the function. */
+_ACRTIMP unsigned int __cdecl _set_abort_behavior(unsigned int flags,
+                                                  unsigned int mask);
+#endif
+static void shmpool__win_quiet_crashes(void) {
+  typedef HRESULT(WINAPI * wer_set_flags_fn)(DWORD flags);
+  HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
+  FARPROC wer = kernel32 != NULL ? GetProcAddress(kernel32, "WerSetFlags") : 0;
+  SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX |
+               SEM_NOOPENFILEERRORBOX);
+  /* WER_FAULT_REPORTING_NO_UI (werapi.h), defined here for MinGW's and
+   * Wine's headers. */
+  if (wer != NULL)
+    (void)((wer_set_flags_fn)(void (*)(void))wer)(0x0020);
+#if defined(_MSC_VER) || defined(_UCRT)
+  (void)_set_abort_behavior(0, _WRITE_ABORT_MSG | _CALL_REPORTFAULT);
+  (void)_set_error_mode(_OUT_TO_STDERR);
+#endif
+#if defined(_MSC_VER) && defined(_DEBUG)
+  (void)_CrtSetReportMode(_CRT_ASSERT, _CRTDBG_MODE_FILE);
+  (void)_CrtSetReportFile(_CRT_ASSERT, _CRTDBG_FILE_STDERR);
+  (void)_CrtSetReportMode(_CRT_ERROR, _CRTDBG_MODE_FILE);
+  (void)_CrtSetReportFile(_CRT_ERROR, _CRTDBG_FILE_STDERR);
+#endif
+}
+
 int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start,
                               shmpool__plat_orphan_fn orphaned, void *ctx) {
   static shmpool__win_watch pw; /* lives as long as the thread */
   FILETIME created, exited, kernel, user;
   HANDLE parent, thread;
-  /* A crashing task ends the worker at once, with no error dialog. */
-  SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX |
-               SEM_NOOPENFILEERRORBOX);
+  shmpool__win_quiet_crashes();
   parent = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
                        (DWORD)parent_pid);
   if (parent == NULL)

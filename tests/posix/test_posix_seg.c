@@ -26,6 +26,7 @@
 
 #include "internal.h"
 #include "posix/sys.h"
+#include "faults.h"
 #include "shmpool.h"
 #include "support.h"
 
@@ -256,13 +257,18 @@ static int fail_random(void *b, size_t l) {
   return fail_errno;
 }
 
-typedef struct injection {
-  const char *call;
-  int err;      /* errno the call fails with */
-  int expected; /* SHMPOOL_E* create/open must return */
-} injection;
+static shmpool__posix_syscalls saved;
 
-static void inject(const char *call) {
+/* CMocka setup and teardown: a failed assertion never leaves the table
+ * patched for the cases after it. */
+static int restore_syscalls(void **state) {
+  (void)state;
+  shmpool__posix_sys = saved;
+  return 0;
+}
+
+static void inject(const char *call, long err) {
+  fail_errno = (int)err;
   if (strcmp(call, "shm_open") == 0)
     shmpool__posix_sys.shm_open = fail_shm_open;
   else if (strcmp(call, "fchmod") == 0)
@@ -281,83 +287,50 @@ static void inject(const char *call) {
     fail_msg("no injection point %s", call);
 }
 
+static void restore(void) {
+  shmpool__posix_sys = saved;
+}
+
+static long count_fds(void) {
+  return test_count_fds();
+}
+
+static const seg_fault_platform posix_faults = {inject, restore, count_fds,
+                                                "random"};
+
 static void test_create_syscall_failures(void **state) {
-  static const injection cases[] = {
-      {"shm_open", EMFILE, SHMPOOL_EMFILE},
-      {"shm_open", EACCES, SHMPOOL_EACCES},
-      {"fchmod", EPERM, SHMPOOL_EACCES},
-      {"ftruncate", EFBIG, SHMPOOL_ENOSPC},
-      {"mmap", ENOMEM, SHMPOOL_ENOMEM},
-      {"fallocate", ENOSPC, SHMPOOL_ENOSPC},
-      {"fallocate", EIO, SHMPOOL_EIO},
-      {"random", EIO, SHMPOOL_EIO},
+  static const seg_fault_case cases[] = {
+      {"shm_open", EMFILE, SHMPOOL_EMFILE, 1},
+      {"shm_open", EACCES, SHMPOOL_EACCES, 1},
+      {"fchmod", EPERM, SHMPOOL_EACCES, 1},
+      {"ftruncate", EFBIG, SHMPOOL_ENOSPC, 1},
+      {"mmap", ENOMEM, SHMPOOL_ENOMEM, 1},
+      {"fallocate", ENOSPC, SHMPOOL_ENOSPC, 1},
+      {"fallocate", EIO, SHMPOOL_EIO, 1},
+      /* The CSPRNG's failure is not an errno. */
+      {"random", EIO, SHMPOOL_EIO, 0},
   };
-  const shmpool__posix_syscalls saved = shmpool__posix_sys;
-  size_t i;
   (void)state;
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char name[32];
-    shmpool_seg *seg = (shmpool_seg *)&seg;
-    int fds = test_count_fds();
-    int generated = strcmp(cases[i].call, "random") == 0;
-    test_name(name, sizeof name, "inj");
-    fail_errno = cases[i].err;
-    inject(cases[i].call);
-    assert_int_equal(shmpool_seg_create(&seg, generated ? NULL : name, 8192, 0),
-                     cases[i].expected);
-    shmpool__posix_sys = saved;
-    assert_null(seg);
-    if (!generated)
-      assert_int_equal(shmpool_last_os_error(), cases[i].err);
-    /* Nothing leaked: no descriptor, and no object (the name is free;
-     * counting /dev/shm would race with tests running in parallel). */
-    assert_int_equal(test_count_fds(), fds);
-    assert_int_equal(shmpool_seg_open(&seg, name, SHMPOOL_SEG_RAW),
-                     SHMPOOL_ENOENT);
-    assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
-    shmpool_seg_close(seg);
-  }
+  seg_faults_on_create(&posix_faults, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_open_syscall_failures(void **state) {
-  static const injection cases[] = {
-      {"shm_open", EMFILE, SHMPOOL_EMFILE},
-      {"fstat", EIO, SHMPOOL_EIO},
-      {"mmap", ENOMEM, SHMPOOL_ENOMEM},
+  static const seg_fault_case cases[] = {
+      {"shm_open", EMFILE, SHMPOOL_EMFILE, 1},
+      {"fstat", EIO, SHMPOOL_EIO, 1},
+      {"mmap", ENOMEM, SHMPOOL_ENOMEM, 1},
   };
-  const shmpool__posix_syscalls saved = shmpool__posix_sys;
-  char name[32];
-  shmpool_seg *seg, *other;
-  size_t i;
   (void)state;
-  test_name(name, sizeof name, "injopen");
-  assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    int fds = test_count_fds();
-    other = (shmpool_seg *)&other;
-    fail_errno = cases[i].err;
-    inject(cases[i].call);
-    assert_int_equal(shmpool_seg_open(&other, name, 0), cases[i].expected);
-    shmpool__posix_sys = saved;
-    assert_null(other);
-    assert_int_equal(test_count_fds(), fds);
-  }
-  /* After all that, the segment is intact and still owned. */
-  assert_int_equal(shmpool_seg_open(&other, name, 0), 0);
-  shmpool_seg_close(other);
-  assert_int_equal(shmpool_seg_close(seg), 0);
-  assert_int_equal(shmpool_seg_open(&other, name, 0), SHMPOOL_ENOENT);
+  seg_faults_on_open(&posix_faults, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_fallocate_unsupported_falls_back(void **state) {
   /* A system without fallocate for shared memory (macOS, old FreeBSD):
    * create still works, and checks free space instead. */
-  const shmpool__posix_syscalls saved = shmpool__posix_sys;
   shmpool_seg *seg;
   int rc;
   (void)state;
-  fail_errno = EOPNOTSUPP;
-  shmpool__posix_sys.fallocate = fail_fallocate;
+  inject("fallocate", EOPNOTSUPP);
   assert_int_equal(shmpool_seg_create(&seg, NULL, 8192, 0), 0);
   shmpool_seg_close(seg);
   /* ENOMEM where 64 TiB of address space is not there (sanitizers). */
@@ -377,10 +350,14 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_other_users_object_refused),
       cmocka_unit_test(test_segment_of_nobody_refused),
       cmocka_unit_test(test_enospc_in_small_dev_shm),
-      cmocka_unit_test(test_create_syscall_failures),
-      cmocka_unit_test(test_open_syscall_failures),
-      cmocka_unit_test(test_fallocate_unsupported_falls_back),
+      cmocka_unit_test_setup_teardown(test_create_syscall_failures,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_open_syscall_failures,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_fallocate_unsupported_falls_back,
+                                      restore_syscalls, restore_syscalls),
   };
   test_dispatch_helper(argc, argv, helpers);
+  saved = shmpool__posix_sys;
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <windows.h>
 
 #include "internal.h"
+#include "faults.h"
 #include "shmpool.h"
 #include "support.h"
 #include "win32/sys.h"
@@ -105,6 +106,7 @@ static void test_name_of_another_object_kind(void **state) {
 }
 
 static DWORD fail_error;
+
 static HANDLE WINAPI fail_CreateFileMappingW(HANDLE f, LPSECURITY_ATTRIBUTES sa,
                                              DWORD p, DWORD hi, DWORD lo,
                                              LPCWSTR n) {
@@ -139,13 +141,18 @@ static DWORD WINAPI fail_Random(void *b, ULONG l) {
   return fail_error;
 }
 
-typedef struct injection {
-  const char *call;
-  DWORD err;
-  int expected;
-} injection;
+static shmpool__win_syscalls saved;
 
-static void inject(const char *call) {
+/* CMocka setup and teardown: a failed assertion never leaves the table
+ * patched for the cases after it. */
+static int restore_syscalls(void **state) {
+  (void)state;
+  shmpool__win_sys = saved;
+  return 0;
+}
+
+static void inject(const char *call, long err) {
+  fail_error = (DWORD)err;
   if (strcmp(call, "CreateFileMappingW") == 0)
     shmpool__win_sys.CreateFileMappingW = fail_CreateFileMappingW;
   else if (strcmp(call, "OpenFileMappingW") == 0)
@@ -162,65 +169,38 @@ static void inject(const char *call) {
     fail_msg("no injection point %s", call);
 }
 
+static void restore(void) {
+  shmpool__win_sys = saved;
+}
+
+static long count_handles(void) {
+  return (long)handle_count();
+}
+
+static const seg_fault_platform win_faults = {inject, restore, count_handles,
+                                              "Random"};
+
 static void test_create_call_failures(void **state) {
-  static const injection cases[] = {
-      {"CreateFileMappingW", ERROR_COMMITMENT_LIMIT, SHMPOOL_ENOSPC},
-      {"CreateFileMappingW", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
-      {"CreateFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
-      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
-      {"OpenProcessToken", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
-      {"Random", ERROR_GEN_FAILURE, SHMPOOL_EIO},
+  static const seg_fault_case cases[] = {
+      {"CreateFileMappingW", ERROR_COMMITMENT_LIMIT, SHMPOOL_ENOSPC, 1},
+      {"CreateFileMappingW", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM, 1},
+      {"CreateFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES, 1},
+      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM, 1},
+      {"OpenProcessToken", ERROR_ACCESS_DENIED, SHMPOOL_EACCES, 1},
+      {"Random", ERROR_GEN_FAILURE, SHMPOOL_EIO, 1},
   };
-  const shmpool__win_syscalls saved = shmpool__win_sys;
-  size_t i;
   (void)state;
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char name[32];
-    shmpool_seg *seg = (shmpool_seg *)&seg;
-    int generated = strcmp(cases[i].call, "Random") == 0;
-    DWORD handles = handle_count();
-    test_name(name, sizeof name, "inj");
-    fail_error = cases[i].err;
-    inject(cases[i].call);
-    assert_int_equal(shmpool_seg_create(&seg, generated ? NULL : name, 8192, 0),
-                     cases[i].expected);
-    shmpool__win_sys = saved;
-    assert_null(seg);
-    assert_int_equal(shmpool_last_os_error(), (int)cases[i].err);
-    /* No handle leaked, no object left: the name is free. */
-    assert_int_equal(handle_count(), handles);
-    assert_int_equal(shmpool_seg_open(&seg, name, SHMPOOL_SEG_RAW),
-                     SHMPOOL_ENOENT);
-  }
+  seg_faults_on_create(&win_faults, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_open_call_failures(void **state) {
-  static const injection cases[] = {
-      {"OpenFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
-      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
-      {"VirtualQuery", ERROR_INVALID_PARAMETER, SHMPOOL_EINVAL},
+  static const seg_fault_case cases[] = {
+      {"OpenFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES, 1},
+      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM, 1},
+      {"VirtualQuery", ERROR_INVALID_PARAMETER, SHMPOOL_EINVAL, 1},
   };
-  const shmpool__win_syscalls saved = shmpool__win_sys;
-  char name[32];
-  shmpool_seg *seg, *other;
-  size_t i;
   (void)state;
-  test_name(name, sizeof name, "injopen");
-  assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    DWORD handles = handle_count();
-    other = (shmpool_seg *)&other;
-    fail_error = cases[i].err;
-    inject(cases[i].call);
-    assert_int_equal(shmpool_seg_open(&other, name, 0), cases[i].expected);
-    shmpool__win_sys = saved;
-    assert_null(other);
-    assert_int_equal(handle_count(), handles);
-  }
-  assert_int_equal(shmpool_seg_open(&other, name, 0), 0);
-  shmpool_seg_close(other);
-  assert_int_equal(shmpool_seg_close(seg), 0);
-  assert_int_equal(shmpool_seg_open(&other, name, 0), SHMPOOL_ENOENT);
+  seg_faults_on_open(&win_faults, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_close_releases_handles(void **state) {
@@ -244,11 +224,14 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_security_descriptor_is_owner_only),
       cmocka_unit_test(test_name_of_another_object_kind),
-      cmocka_unit_test(test_create_call_failures),
-      cmocka_unit_test(test_open_call_failures),
+      cmocka_unit_test_setup_teardown(test_create_call_failures,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_open_call_failures, restore_syscalls,
+                                      restore_syscalls),
       cmocka_unit_test(test_close_releases_handles),
   };
   (void)argc;
   (void)argv;
+  saved = shmpool__win_sys;
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
