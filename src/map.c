@@ -7,14 +7,7 @@
  * in-flight record's handler, whose context is the job, on the heap: the
  * replies and statuses of a completed chunk are copied to the caller's
  * arrays at once, so a caller can watch a map and use its results early.
- *
- * Schedules. Static (the default) splits the chunks into one contiguous
- * range per worker block, the same for the same n, chunk size and worker
- * count, so repeated maps over the same data give each worker the same
- * pages and its page tables are built once; a worker that runs out of its
- * own chunks takes the last chunk of the worker with the most left
- * (stealing from the far end leaves the victim its next pages). Dynamic
- * hands the next chunk to any worker with room.
+ * Which worker gets which chunk is sched.c's business.
  *
  * SPDX-License-Identifier: MIT */
 #include <stdlib.h>
@@ -40,11 +33,9 @@ struct shmpool_map_job {
   unsigned char *data;                           /* the scratch's data */
   shmpool__map_chunk mc;                         /* sizes and offsets */
   uint64_t n, chunk, nchunks;
-  int schedule;
+  shmpool__sched sched;
   uint64_t deadline_ns; /* 0: none */
-  uint64_t *lo, *hi;    /* static: worker w's chunks left, [lo, hi) */
   uint32_t *out;        /* chunks in flight, per worker */
-  uint64_t next_chunk;  /* dynamic: the next chunk to send */
   uint64_t chunks_left; /* not sent yet */
   uint64_t chunks_out;  /* sent, not completed */
   uint64_t elems_done;
@@ -166,45 +157,11 @@ static void shmpool__chunk_done(shmpool *pool, const shmpool__completion *c) {
       shmpool__set_elem_status(job, i, (int32_t)status);
   job->out[c->worker]--;
   job->chunks_out--;
+  shmpool__sched_ran(&job->sched, c->rec.start / job->chunk, c->worker);
   shmpool__elems_done(job, c->rec.start, c->rec.count);
 }
 
 /* ---- sending chunks ---------------------------------------------------- */
-
-/* The next chunk for worker w, or UINT64_MAX. */
-static uint64_t shmpool__next_chunk(shmpool_map_job *job, uint32_t w) {
-  uint32_t v, victim = 0, nw = job->pool->nworkers;
-  uint64_t most = 0;
-  if (job->schedule == SHMPOOL_SCHEDULE_DYNAMIC)
-    return job->next_chunk < job->nchunks ? job->next_chunk++ : UINT64_MAX;
-  if (job->lo[w] < job->hi[w])
-    return job->lo[w]++;
-  for (v = 0; v < nw; v++)
-    if (job->hi[v] - job->lo[v] > most) {
-      most = job->hi[v] - job->lo[v];
-      victim = v;
-    }
-  return most != 0 ? --job->hi[victim] : UINT64_MAX;
-}
-
-/* Put chunk c, just taken for worker w, back (the segment table was
- * full): into w's own range if it came from there, else into the range it
- * was stolen from. */
-static void shmpool__unnext_chunk(shmpool_map_job *job, uint32_t w,
-                                  uint64_t c) {
-  uint32_t v;
-  if (job->schedule == SHMPOOL_SCHEDULE_DYNAMIC) {
-    job->next_chunk = c;
-  } else if (job->lo[w] == c + 1) {
-    job->lo[w] = c;
-  } else {
-    for (v = 0; v < job->pool->nworkers; v++)
-      if (job->hi[v] == c && job->lo[v] <= c) {
-        job->hi[v] = c + 1;
-        return;
-      }
-  }
-}
 
 static int shmpool__send_chunk(shmpool_map_job *job, uint32_t w, uint64_t c) {
   shmpool *pool = job->pool;
@@ -245,11 +202,12 @@ static void shmpool__job_pump(shmpool_map_job *job) {
   for (w = 0; w < pool->nworkers && job->chunks_left != 0; w++) {
     while (job->chunks_left != 0 && job->out[w] < SHMPOOL__MAP_QUEUED &&
            shmpool__ring_room(pool, w, pool->l.p.depth)) {
-      uint64_t c = shmpool__next_chunk(job, w);
+      shmpool__sched_undo undo;
+      uint64_t c = shmpool__sched_next(&job->sched, w, &undo);
       if (c == UINT64_MAX)
         break;
       if (shmpool__send_chunk(job, w, c) != 0) {
-        shmpool__unnext_chunk(job, w, c);
+        shmpool__sched_put_back(&job->sched, &undo);
         return; /* every segment table entry is in flight */
       }
     }
@@ -271,13 +229,14 @@ void shmpool__jobs_pump(shmpool *pool) {
 static void shmpool__job_stop(shmpool_map_job *job, int status) {
   shmpool *pool = job->pool;
   const uint32_t mask = pool->l.p.depth - 1;
+  shmpool__sched_undo undo;
   uint64_t c, i;
   uint32_t w, k;
   if (job->end_status != 0)
     return;
   job->end_status = status;
   while (job->chunks_left != 0 &&
-         (c = shmpool__next_chunk(job, 0)) != UINT64_MAX) {
+         (c = shmpool__sched_next(&job->sched, 0, &undo)) != UINT64_MAX) {
     uint64_t first = c * job->chunk;
     uint64_t count = job->n - first < job->chunk ? job->n - first : job->chunk;
     for (i = first; i < first + count; i++)
@@ -327,8 +286,7 @@ static void shmpool__job_free(shmpool_map_job *job) {
     (void)shmpool__seg_unref(job->segs[i]);
   if (job->segs[job->nsegs] != NULL)
     shmpool__scratch_put(pool, job->segs[job->nsegs]);
-  free(job->lo);
-  free(job->hi);
+  shmpool__sched_free(&job->sched);
   free(job->out);
   free(job->ranges);
   free(job);
@@ -340,15 +298,6 @@ void shmpool__jobs_free(shmpool *pool) {
   if (pool->spare_scratch != NULL)
     (void)shmpool_seg_close(pool->spare_scratch);
   pool->spare_scratch = NULL;
-}
-
-/* Split the chunks into one contiguous range per worker. */
-static void shmpool__job_assign(shmpool_map_job *job) {
-  uint32_t w, nw = job->pool->nworkers;
-  for (w = 0; w < nw; w++) {
-    job->lo[w] = job->nchunks * w / nw;
-    job->hi[w] = job->nchunks * (w + 1) / nw;
-  }
 }
 
 /* The job's memory, options and scratch segment. */
@@ -373,20 +322,19 @@ static int shmpool__job_init(shmpool_map_job *job, const void *args,
     job->chunk = 1;
   job->nchunks = (n + job->chunk - 1) / job->chunk;
   job->chunks_left = job->nchunks;
-  job->schedule = o->schedule;
   job->deadline_ns =
       o->timeout_ms > 0 ? shmpool__deadline(o->timeout_ms) : 0;
-  job->lo = (uint64_t *)calloc(pool->nworkers, sizeof *job->lo);
-  job->hi = (uint64_t *)calloc(pool->nworkers, sizeof *job->hi);
+  rc = shmpool__sched_init(&job->sched, pool, o->schedule, n, job->chunk,
+                           job->nchunks);
+  if (rc != 0)
+    return rc;
   job->out = (uint32_t *)calloc(pool->nworkers, sizeof *job->out);
   if (job->streaming) {
     job->rcap = (size_t)job->nchunks + 1;
     job->ranges = (uint64_t *)malloc(job->rcap * 2 * sizeof *job->ranges);
   }
-  if (job->lo == NULL || job->hi == NULL || job->out == NULL ||
-      (job->streaming && job->ranges == NULL))
+  if (job->out == NULL || (job->streaming && job->ranges == NULL))
     return SHMPOOL_ENOMEM;
-  shmpool__job_assign(job);
   rc = shmpool__scratch_get(pool, total, &job->segs[job->nsegs]);
   if (rc != 0)
     return rc;
@@ -475,6 +423,14 @@ static void shmpool__job_wait(shmpool_map_job *job) {
   }
 }
 
+/* A complete job ends: a schedule that ran to the end is remembered for
+ * the next map of its shape. */
+static void shmpool__job_end(shmpool_map_job *job) {
+  if (job->end_status == 0)
+    shmpool__sched_remember(job->pool, &job->sched);
+  shmpool__job_free(job);
+}
+
 /* The result of a complete job: the first failing element's status. */
 static int shmpool__job_result(const shmpool_map_job *job) {
   uint64_t i;
@@ -519,7 +475,7 @@ int shmpool_map_ex(shmpool *pool, const char *task, const void *args,
   if (rc == 0) {
     shmpool__job_wait(job);
     rc = shmpool__job_result(job);
-    shmpool__job_free(job);
+    shmpool__job_end(job);
   }
   shmpool__leave(pool);
   return rc;
@@ -617,7 +573,7 @@ int shmpool_map_finish(shmpool_map_job *job) {
     return rc;
   shmpool__job_wait(job);
   rc = shmpool__job_result(job);
-  shmpool__job_free(job);
+  shmpool__job_end(job);
   shmpool__leave(pool);
   return rc;
 }

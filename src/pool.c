@@ -151,6 +151,7 @@ static void shmpool__free_memory(shmpool *pool) {
   for (a = pool->worker_args; a != NULL && *a != NULL; a++)
     free(*a);
   shmpool__plat_monitor_destroy(pool->mon);
+  shmpool__affinity_free(pool);
   free(pool->worker_args);
   free(pool->w);
   free(pool->watch);

@@ -4,7 +4,9 @@
  *   pool.c       public entry points: create, destroy, submit, wait,
  *                cancel; the lock; fork and misuse checks
  *   map.c        shmpool_map and map jobs: scratch segments, chunks,
- *                schedules, statuses, progress
+ *                statuses, progress
+ *   sched.c      which worker runs which chunk: static ranges remembered
+ *                per map shape, stealing; dynamic
  *   progress.c   moving results out of the rings, health checks,
  *                deadlines, and waiting (one thread at a time drives)
  *   cancel.c     canceling a message: in its queue, or by killing its
@@ -41,6 +43,7 @@
 typedef struct shmpool__inflight shmpool__inflight;
 typedef struct shmpool__completion shmpool__completion;
 typedef struct shmpool__task_rec shmpool__task_rec;
+typedef struct shmpool__affinity shmpool__affinity;
 
 /* What runs when a message completes (normally or not): a submitted
  * task's result goes to its task record, a map chunk to its job. */
@@ -182,6 +185,8 @@ struct shmpool {
    * pool.c sets, so the layers below map.c never call up into it. */
   shmpool_map_job *jobs; /* running jobs, linked */
   shmpool_seg *spare_scratch;
+  shmpool__affinity *affinity; /* sched.c: who ran which chunk, per shape */
+  uint32_t naffinity;
   void (*jobs_pump)(shmpool *pool);
   void (*jobs_maintain)(shmpool *pool, uint64_t now);
 
@@ -407,6 +412,43 @@ void shmpool__maintain(shmpool *pool);
  * passes; then drain and maintain. Returns SHMPOOL_ETIMEDOUT if the
  * deadline (UINT64_MAX: none) has passed, else 0. */
 int shmpool__wait_progress(shmpool *pool, uint64_t deadline);
+
+/* ---- sched.c ----------------------------------------------------------- */
+
+/* One map's schedule. */
+typedef struct shmpool__sched {
+  int dynamic;
+  uint64_t n, chunk, nchunks;
+  uint32_t nworkers;
+  uint64_t next;   /* dynamic: the next chunk */
+  uint64_t *order; /* static: chunk indices grouped by worker ... */
+  uint64_t *lo, *hi; /* ... worker w's still to send: order[lo[w]..hi[w]) */
+  uint16_t *ran_by;  /* the worker that ran each chunk (NULL: not kept) */
+} shmpool__sched;
+
+/* Where sched_next took a chunk from, to put it back. */
+typedef struct shmpool__sched_undo {
+  uint32_t from;
+  int own;
+} shmpool__sched_undo;
+
+/* A schedule for nchunks chunks of `chunk` elements (n in all): ENOMEM or
+ * 0. Static schedules start from what the pool remembers for the shape. */
+int shmpool__sched_init(shmpool__sched *s, shmpool *pool, int schedule,
+                        uint64_t n, uint64_t chunk, uint64_t nchunks);
+/* The next chunk for worker w (its own, else stolen), or UINT64_MAX. */
+uint64_t shmpool__sched_next(shmpool__sched *s, uint32_t w,
+                             shmpool__sched_undo *undo);
+/* Put back the chunk sched_next just returned. */
+void shmpool__sched_put_back(shmpool__sched *s,
+                              const shmpool__sched_undo *undo);
+/* Chunk ran on worker w. */
+void shmpool__sched_ran(shmpool__sched *s, uint64_t chunk, uint32_t w);
+/* The map completed: remember who ran what, for the next of its shape. */
+void shmpool__sched_remember(shmpool *pool, shmpool__sched *s);
+void shmpool__sched_free(shmpool__sched *s);
+/* Forget every shape (destroy). */
+void shmpool__affinity_free(shmpool *pool);
 
 /* ---- map.c ------------------------------------------------------------- */
 
