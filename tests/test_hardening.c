@@ -153,6 +153,7 @@ static void run_case(corruption_case *slots, corruption_tally *t,
                      const char *where, uint32_t value) {
   corruption_case *c = &slots[t->cases % 2];
   const char *args[3];
+  int tries;
   t->cases++;
   if (c->running)
     finish_case(c, t);
@@ -161,7 +162,12 @@ static void run_case(corruption_case *slots, corruption_tally *t,
   args[0] = c->where;
   args[1] = c->value;
   args[2] = NULL;
-  assert_int_equal(test_spawn_self(&c->proc, "corrupt", args), 0);
+  /* Starting a process can fail for a moment on a loaded machine (Wine's
+   * server most of all); that is the harness, not the pool under test. */
+  for (tries = 0; test_spawn_self(&c->proc, "corrupt", args) != 0; tries++) {
+    assert_true(tries < 5);
+    test_sleep_ms(200);
+  }
   c->running = 1;
 }
 
@@ -320,8 +326,9 @@ static void parent_dies(const char *how) {
     if (shmpool_seg_open(&seg, owned, 0) == 0) {
       shmpool_seg_close(seg);
     } else {
+      /* Where segments cannot be listed, the owned one is what we see. */
       left = segments_of(pid);
-      if (left >= 0 && left <= segments_that_stay())
+      if (left <= segments_that_stay())
         break;
     }
     test_sleep_ms(20);
