@@ -378,11 +378,15 @@ int shmpool_submit(shmpool *pool, const char *task, const void *arg,
 
 /* ---- wait ---------------------------------------------------------------- */
 
-/* Copy a result out to a caller's struct of res->struct_size bytes. */
+/* Copy a result out to a caller's struct of res->struct_size bytes: the
+ * fields it has; fields of a newer header that this library does not know
+ * are cleared. */
 static void shmpool__result_out(shmpool_result *res, const shmpool_result *r) {
-  size_t size = res->struct_size < sizeof *r ? res->struct_size : sizeof *r;
   size_t keep = res->struct_size;
+  size_t size = keep < sizeof *r ? keep : sizeof *r;
   memcpy(res, r, size);
+  if (keep > sizeof *r)
+    memset((unsigned char *)res + sizeof *r, 0, keep - sizeof *r);
   res->struct_size = keep;
 }
 
