@@ -22,12 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_sum.h"
 #include "bench_util.h"
 #include "shmpool.h"
-
-#if !defined(_WIN32)
-#include <pthread.h>
-#endif
 
 #define CHUNKS 16
 #define MAX_ROUNDS 32
@@ -41,27 +38,13 @@ static void check(const char *what, int rc) {
 
 /* ---- tasks -------------------------------------------------------------- */
 
-static double sum_range(const double *v, uint64_t start, uint64_t count) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  uint64_t i = start, end = start + count;
-  for (; i + 4 <= end; i += 4) {
-    s0 += v[i];
-    s1 += v[i + 1];
-    s2 += v[i + 2];
-    s3 += v[i + 3];
-  }
-  for (; i < end; i++)
-    s0 += v[i];
-  return s0 + s1 + s2 + s3;
-}
-
 /* Map element i of CHUNKS: sums its 1/CHUNKS of segment 0. */
 static int t_sum_part(shmpool_task *t) {
   size_t size;
   const double *v = (const double *)shmpool_task_seg(t, 0, &size);
   uint64_t n = size / sizeof *v, i = shmpool_task_id(t);
   uint64_t start = n * i / CHUNKS, end = n * (i + 1) / CHUNKS;
-  double s = sum_range(v, start, end - start);
+  double s = bench_sum_range(v, start, end - start);
   return shmpool_task_reply(t, &s, sizeof s);
 }
 
@@ -72,7 +55,7 @@ static int t_sum_slice(shmpool_task *t) {
   const unsigned *which = (const unsigned *)shmpool_task_arg(t, NULL);
   uint64_t n = size / sizeof *v;
   uint64_t start = n * *which / CHUNKS, end = n * (*which + 1) / CHUNKS;
-  double s = sum_range(v, start, end - start);
+  double s = bench_sum_range(v, start, end - start);
   return shmpool_task_reply(t, &s, sizeof s);
 }
 
@@ -100,23 +83,7 @@ static const shmpool_task_def tasks[] = {{"sum_part", t_sum_part},
 
 /* VmPTE of a process in KiB (Linux), -1 elsewhere. */
 static long long pte_kib(long long pid) {
-#if defined(__linux__)
-  char path[64], line[256];
-  long long kib = -1;
-  FILE *f;
-  snprintf(path, sizeof path, "/proc/%lld/status", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "VmPTE: %lld kB", &kib) == 1)
-      break;
-  fclose(f);
-  return kib;
-#else
-  (void)pid;
-  return -1;
-#endif
+  return example_proc_kib(pid, "status", "VmPTE:");
 }
 
 /* The workers' pids: with the static schedule, element w of a map of
@@ -188,48 +155,12 @@ static double repeated_maps(shmpool_seg *seg, int schedule, const char *label,
 
 /* ---- two threads in one process ---------------------------------------- */
 
-typedef struct half {
-  const double *v;
-  uint64_t start, count;
-  double sum;
-} half;
-
-#if defined(_WIN32)
-static DWORD WINAPI half_sum(LPVOID arg) {
-#else
-static void *half_sum(void *arg) {
-#endif
-  half *h = (half *)arg;
-  h->sum = sum_range(h->v, h->start, h->count);
-  return 0;
-}
-
 static double threads_time(const double *v, uint64_t n) {
   double t[7];
   int r;
   for (r = 0; r < 7; r++) {
-    half h[2];
     double t0 = bench_now_s();
-#if defined(_WIN32)
-    HANDLE th;
-#else
-    pthread_t th;
-#endif
-    h[0].v = h[1].v = v;
-    h[0].start = 0;
-    h[0].count = n / 2;
-    h[1].start = n / 2;
-    h[1].count = n - n / 2;
-#if defined(_WIN32)
-    th = CreateThread(NULL, 0, half_sum, &h[1], 0, NULL);
-    half_sum(&h[0]);
-    WaitForSingleObject(th, INFINITE);
-    CloseHandle(th);
-#else
-    pthread_create(&th, NULL, half_sum, &h[1]);
-    half_sum(&h[0]);
-    pthread_join(th, NULL);
-#endif
+    (void)bench_threads_sum(v, n);
     t[r] = bench_now_s() - t0;
   }
   return bench_median(t, 7);
@@ -271,8 +202,8 @@ static double submitted_round(shmpool *pool, shmpool_seg *seg, int keyed) {
   shmpool_submit_options_init(&so);
   for (i = 0; i < CHUNKS; i++) {
     so.affinity = keyed ? (uint64_t)(i * 2 / CHUNKS) + 1 : 0;
-    check("submit", shmpool_submit_ex(pool, "sum_slice", &i, sizeof i, &seg,
-                                      1, &so, NULL));
+    check("submit", shmpool_submit_ex(pool, "sum_slice", &i, sizeof i, &seg, 1,
+                                      &so, NULL));
   }
   for (i = 0; i < CHUNKS; i++)
     check("wait", shmpool_wait(pool, &r, -1));
@@ -326,10 +257,9 @@ int main(int argc, char **argv) {
   printf("array_mib %llu MiB\n", (unsigned long long)mib);
   printf("pte_one_mapping_kib %lld KiB\n", pte1 - pte0);
 
-  (void)repeated_maps(seg, SHMPOOL_SCHEDULE_DYNAMIC, "dynamic", rounds,
-                      expect);
-  steady = repeated_maps(seg, SHMPOOL_SCHEDULE_STATIC, "static", rounds,
-                         expect);
+  (void)repeated_maps(seg, SHMPOOL_SCHEDULE_DYNAMIC, "dynamic", rounds, expect);
+  steady =
+      repeated_maps(seg, SHMPOOL_SCHEDULE_STATIC, "static", rounds, expect);
   thr = threads_time(v, n);
   printf("threads_ms %.2f ms\n", thr * 1e3);
   printf("steady_vs_threads %.2f x\n", thr / steady);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_sum.h"
 #include "bench_util.h"
 #include "shmpool.h"
 
@@ -62,20 +63,6 @@ static int t_echo(shmpool_task *t) {
   return shmpool_task_reply(t, a, n);
 }
 
-static double sum_range(const double *v, uint64_t start, uint64_t count) {
-  double acc[4] = {0, 0, 0, 0};
-  uint64_t i, end = start + count;
-  for (i = start; i + 4 <= end; i += 4) {
-    acc[0] += v[i];
-    acc[1] += v[i + 1];
-    acc[2] += v[i + 2];
-    acc[3] += v[i + 3];
-  }
-  for (; i < end; i++)
-    acc[0] += v[i];
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
-}
-
 static int t_sum(shmpool_task *t) {
   size_t size, n;
   const double *v = (const double *)shmpool_task_seg(t, 0, &size);
@@ -83,7 +70,7 @@ static int t_sum(shmpool_task *t) {
   double r;
   if (v == NULL || n != sizeof *s)
     return 1;
-  r = sum_range(v, s->start, s->count);
+  r = bench_sum_range(v, s->start, s->count);
   return shmpool_task_reply(t, &r, sizeof r);
 }
 
@@ -292,55 +279,6 @@ static void bench_raw_rtt(const char *self, int quick) {
 
 /* ---- the big sum ------------------------------------------------------- */
 
-typedef struct thread_job {
-  const double *v;
-  uint64_t start, count;
-  double sum;
-} thread_job;
-
-#if defined(_WIN32)
-static DWORD WINAPI thread_sum(LPVOID arg) {
-#else
-static void *thread_sum(void *arg) {
-#endif
-  thread_job *j = (thread_job *)arg;
-  j->sum = sum_range(j->v, j->start, j->count);
-#if defined(_WIN32)
-  return 0;
-#else
-  return NULL;
-#endif
-}
-
-static double sum_with_threads(const double *v, uint64_t n) {
-  thread_job jobs[2];
-  int i;
-#if defined(_WIN32)
-  HANDLE th[2];
-#else
-  pthread_t th[2];
-#endif
-  for (i = 0; i < 2; i++) {
-    jobs[i].v = v;
-    jobs[i].start = n * (uint64_t)i / 2;
-    jobs[i].count = n * (uint64_t)(i + 1) / 2 - jobs[i].start;
-#if defined(_WIN32)
-    th[i] = CreateThread(NULL, 0, thread_sum, &jobs[i], 0, NULL);
-#else
-    pthread_create(&th[i], NULL, thread_sum, &jobs[i]);
-#endif
-  }
-  for (i = 0; i < 2; i++) {
-#if defined(_WIN32)
-    WaitForSingleObject(th[i], INFINITE);
-    CloseHandle(th[i]);
-#else
-    pthread_join(th[i], NULL);
-#endif
-  }
-  return jobs[0].sum + jobs[1].sum;
-}
-
 static void bench_sum(double gib, int quick) {
   const uint64_t n = (uint64_t)(gib * (double)(1u << 30)) / 8;
   const int rounds = quick ? 3 : 9;
@@ -361,7 +299,7 @@ static void bench_sum(double gib, int quick) {
     sl[i].start = n * i / 8;
     sl[i].count = n * (i + 1) / 8 - sl[i].start;
   }
-  expect = sum_with_threads(v, n); /* also warms the page tables */
+  expect = bench_threads_sum(v, n); /* also warms the page tables */
   pool = make_pool();
   {
     double t0 = bench_now_s();
@@ -371,7 +309,7 @@ static void bench_sum(double gib, int quick) {
   }
   for (r = 0; r < rounds; r++) {
     double t0 = bench_now_s();
-    got = sum_with_threads(v, n);
+    got = bench_threads_sum(v, n);
     tt[r] = bench_now_s() - t0;
     t0 = bench_now_s();
     check("map", shmpool_map(pool, "sum", sl, sizeof *sl, 8, &seg, 1, sums,
@@ -393,7 +331,7 @@ static void bench_sum(double gib, int quick) {
     double t0;
     check("open array", shmpool_seg_open(&again, shmpool_seg_name(seg), 0));
     t0 = bench_now_s();
-    got = sum_with_threads((const double *)shmpool_seg_data(again), n);
+    got = bench_threads_sum((const double *)shmpool_seg_data(again), n);
     printf("threads_first_ms %.2f ms\n", (bench_now_s() - t0) * 1e3);
     shmpool_seg_close(again);
   }

@@ -8,6 +8,7 @@
 #define SHMPOOL_EXAMPLE_UTIL_H
 
 #include <stdio.h>
+#include <string.h>
 
 #if defined(_WIN32)
 #include <windows.h>
@@ -40,6 +41,35 @@ static inline long long example_pid(void) {
 #endif
 }
 
+/* A "<key> <n> kB" line of /proc/<pid>/<file>, in KiB (Linux); -1 if it
+ * is not there, or elsewhere. */
+static inline long long example_proc_kib(long long pid, const char *file,
+                                         const char *key) {
+#if defined(__linux__)
+  char path[64], line[256];
+  long long kib = -1;
+  size_t klen = 0;
+  FILE *f;
+  while (key[klen] != '\0')
+    klen++;
+  snprintf(path, sizeof path, "/proc/%lld/%s", pid, file);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, key, klen) == 0 &&
+        sscanf(line + klen, "%lld kB", &kib) == 1)
+      break;
+  fclose(f);
+  return kib;
+#else
+  (void)pid;
+  (void)file;
+  (void)key;
+  return -1;
+#endif
+}
+
 /* Memory charged to a process, in KiB: its proportional set size on Linux
  * (shared pages split among the processes that map them, so the sum over
  * a process tree is what the tree really uses); the working set on
@@ -47,18 +77,7 @@ static inline long long example_pid(void) {
  * psapi). -1 if unknown. */
 static inline long long example_process_kib(long long pid) {
 #if defined(__linux__)
-  char path[64], line[256];
-  long long kib = -1;
-  FILE *f;
-  snprintf(path, sizeof path, "/proc/%lld/smaps_rollup", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "Pss: %lld kB", &kib) == 1)
-      break;
-  fclose(f);
-  return kib;
+  return example_proc_kib(pid, "smaps_rollup", "Pss:");
 #elif defined(_WIN32)
   PROCESS_MEMORY_COUNTERS pmc;
   HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ,

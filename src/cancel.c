@@ -64,3 +64,23 @@ void shmpool__discard(shmpool *pool, const shmpool__completion *c) {
   (void)pool;
   (void)c;
 }
+
+int shmpool__cancel_tasks(shmpool *pool, uint64_t expired_at, int status) {
+  const uint32_t mask = pool->l.p.depth - 1;
+  uint32_t i, k;
+  int n = 0;
+  for (i = 0; i < pool->nworkers; i++) {
+    shmpool__wslot *ws = &pool->w[i];
+    for (k = ws->done; k != ws->tail; k++) {
+      shmpool__inflight *r = &ws->inflight[k & mask];
+      shmpool__task_rec *rec = (shmpool__task_rec *)r->ctx;
+      if (r->kind != SHMPOOL__TASK_ONE || rec == NULL ||
+          (expired_at != 0 &&
+           (rec->deadline_ns == 0 || expired_at < rec->deadline_ns)))
+        continue;
+      if (shmpool__cancel_task_at(pool, i, k, rec, status) >= 0)
+        n++;
+    }
+  }
+  return n;
+}

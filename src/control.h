@@ -81,9 +81,9 @@ typedef struct shmpool__segtab_entry {
 
 enum shmpool__worker_state {
   SHMPOOL__W_EMPTY = 0,
-  SHMPOOL__W_STARTING = 1,    /* set by the parent before spawning */
-  SHMPOOL__W_READY = 2,       /* set by the worker after its initializer */
-  SHMPOOL__W_INIT_FAILED = 3  /* init_status holds the status */
+  SHMPOOL__W_STARTING = 1,   /* set by the parent before spawning */
+  SHMPOOL__W_READY = 2,      /* set by the worker after its initializer */
+  SHMPOOL__W_INIT_FAILED = 3 /* init_status holds the status */
 };
 
 typedef struct shmpool__ctl_worker {
@@ -271,8 +271,7 @@ shmpool__ctl_result_slot(shmpool__ctl_worker *wb, const shmpool__ctl_layout *l,
 static inline unsigned char *shmpool__task_slot_arg(shmpool__task_slot *s) {
   return (unsigned char *)s + sizeof(shmpool__task_slot);
 }
-static inline unsigned char *
-shmpool__result_slot_msg(shmpool__result_slot *s) {
+static inline unsigned char *shmpool__result_slot_msg(shmpool__result_slot *s) {
   return (unsigned char *)s + sizeof(shmpool__result_slot);
 }
 static inline unsigned char *

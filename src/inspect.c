@@ -7,18 +7,19 @@
 #include "internal.h"
 
 /* The public constants are the header's own values. */
-typedef char shmpool__kinds_agree[SHMPOOL_KIND_SEGMENT ==
-                                              SHMPOOL__KIND_SEGMENT &&
-                                          SHMPOOL_KIND_CONTROL ==
-                                              SHMPOOL__KIND_CONTROL &&
-                                          SHMPOOL_KIND_RAW == SHMPOOL__KIND_RAW
-                                      ? 1
-                                      : -1];
-typedef char shmpool__states_agree
-    [SHMPOOL_STATE_READY == SHMPOOL__STATE_READY &&
-             SHMPOOL_STATE_UNLINKED == SHMPOOL__STATE_UNLINKED
-         ? 1
-         : -1];
+typedef char
+    shmpool__kinds_agree[SHMPOOL_KIND_SEGMENT == SHMPOOL__KIND_SEGMENT &&
+                                 SHMPOOL_KIND_CONTROL ==
+                                     SHMPOOL__KIND_CONTROL &&
+                                 SHMPOOL_KIND_RAW == SHMPOOL__KIND_RAW
+                             ? 1
+                             : -1];
+typedef char
+    shmpool__states_agree[SHMPOOL_STATE_READY == SHMPOOL__STATE_READY &&
+                                  SHMPOOL_STATE_UNLINKED ==
+                                      SHMPOOL__STATE_UNLINKED
+                              ? 1
+                              : -1];
 
 void shmpool_seg_info_init_sized(shmpool_seg_info *info, size_t struct_size) {
   if (info == NULL || struct_size < sizeof info->struct_size)

@@ -29,9 +29,9 @@ struct shmpool_map_job {
   char task[SHMPOOL_TASK_NAME_MAX + 1];
   size_t name_len;
   shmpool_seg *segs[SHMPOOL_TASK_SEGS_MAX + 1]; /* referenced; scratch last */
-  uint32_t nsegs;                                /* named by the task */
-  unsigned char *data;                           /* the scratch's data */
-  shmpool__map_chunk mc;                         /* sizes and offsets */
+  uint32_t nsegs;                               /* named by the task */
+  unsigned char *data;                          /* the scratch's data */
+  shmpool__map_chunk mc;                        /* sizes and offsets */
   uint64_t n, chunk, nchunks;
   shmpool__sched sched;
   uint64_t deadline_ns; /* 0: none */
@@ -39,11 +39,11 @@ struct shmpool_map_job {
   uint64_t chunks_left; /* not sent yet */
   uint64_t chunks_out;  /* sent, not completed */
   uint64_t elems_done;
-  int end_status; /* nonzero: canceled (ECANCELED) or timed out */
+  int end_status;         /* nonzero: canceled (ECANCELED) or timed out */
   unsigned char *results; /* the caller's */
   size_t result_size;
-  int *statuses; /* the caller's, or NULL */
-  int streaming; /* keep completed ranges for shmpool_map_next */
+  int *statuses;    /* the caller's, or NULL */
+  int streaming;    /* keep completed ranges for shmpool_map_next */
   uint64_t *ranges; /* (first, count) pairs, a ring */
   size_t rhead, rlen, rcap;
   uint64_t reported;
@@ -314,16 +314,15 @@ static int shmpool__job_init(shmpool_map_job *job, const void *args,
   if (rc != 0)
     return rc;
   job->n = n;
-  job->chunk = o->chunk_size != 0
-                   ? o->chunk_size
-                   : n / ((uint64_t)pool->nworkers *
-                          SHMPOOL__MAP_CHUNKS_PER_WORKER);
+  job->chunk =
+      o->chunk_size != 0
+          ? o->chunk_size
+          : n / ((uint64_t)pool->nworkers * SHMPOOL__MAP_CHUNKS_PER_WORKER);
   if (job->chunk == 0)
     job->chunk = 1;
   job->nchunks = (n + job->chunk - 1) / job->chunk;
   job->chunks_left = job->nchunks;
-  job->deadline_ns =
-      o->timeout_ms > 0 ? shmpool__deadline(o->timeout_ms) : 0;
+  job->deadline_ns = o->timeout_ms > 0 ? shmpool__deadline(o->timeout_ms) : 0;
   rc = shmpool__sched_init(&job->sched, pool, o->schedule, n, job->chunk,
                            job->nchunks);
   if (rc != 0)
@@ -357,9 +356,8 @@ static int shmpool__job_start(shmpool *pool, shmpool_map_job **out,
                               const char *task, const void *args,
                               size_t arg_size, size_t n,
                               shmpool_seg *const *segs, size_t nsegs,
-                              void *results, size_t result_size,
-                              int *statuses, const shmpool_map_options *opts,
-                              int streaming) {
+                              void *results, size_t result_size, int *statuses,
+                              const shmpool_map_options *opts, int streaming) {
   shmpool_map_options o;
   shmpool_map_job *job;
   size_t name_len, i;

@@ -87,8 +87,8 @@ static int shmpool__control(shmpool *pool, const shmpool_options *opts) {
   char suffix[16];
   uint64_t pid;
   uint32_t i;
-  int rc = shmpool__seg_create(&pool->ctl, NULL, (size_t)pool->l.total_size,
-                               0, SHMPOOL__ATTR_CONTROL);
+  int rc = shmpool__seg_create(&pool->ctl, NULL, (size_t)pool->l.total_size, 0,
+                               SHMPOOL__ATTR_CONTROL);
   if (rc != 0)
     return rc;
   pool->base = (unsigned char *)shmpool_seg_data(pool->ctl);
@@ -133,8 +133,8 @@ static int shmpool__start(shmpool *pool) {
   }
   while ((rc = shmpool__startup_status(pool)) == 1) {
     if (shmpool__plat_now_ns() >= deadline) {
-      shmpool__log(pool, SHMPOOL_LOG_ERROR,
-                   "workers not ready after %d ms", pool->opts.start_timeout_ms);
+      shmpool__log(pool, SHMPOOL_LOG_ERROR, "workers not ready after %d ms",
+                   pool->opts.start_timeout_ms);
       return SHMPOOL_ESPAWN;
     }
     (void)shmpool__idle(&pool->chan, shmpool__startup_news, pool, deadline);
@@ -290,8 +290,7 @@ static int shmpool__submit_locked(shmpool *pool, shmpool__task_rec *rec,
     timed_out = shmpool__wait_progress(pool, deadline) == SHMPOOL_ETIMEDOUT;
   }
   rec->id = ++pool->next_id;
-  rec->deadline_ns =
-      o->deadline_ms > 0 ? shmpool__deadline(o->deadline_ms) : 0;
+  rec->deadline_ns = o->deadline_ms > 0 ? shmpool__deadline(o->deadline_ms) : 0;
   r.nrefs = msg->nsegs;
   r.done = shmpool__task_done;
   r.ctx = rec;
@@ -394,8 +393,8 @@ static void shmpool__result_out(shmpool_result *res, const shmpool_result *r) {
  * first version. */
 static int shmpool__result_ok(const shmpool_result *res) {
   return res != NULL &&
-         res->struct_size >= offsetof(shmpool_result, term_signal) +
-                                 sizeof res->term_signal &&
+         res->struct_size >=
+             offsetof(shmpool_result, term_signal) + sizeof res->term_signal &&
          res->struct_size <= 65536;
 }
 
@@ -490,24 +489,12 @@ int shmpool_cancel(shmpool *pool, uint64_t id) {
 }
 
 int shmpool_cancel_all(shmpool *pool) {
-  const uint32_t mask = pool != NULL ? pool->l.p.depth - 1 : 0;
-  uint32_t i, k;
-  int rc = shmpool__enter(pool), n = 0;
+  int rc = shmpool__enter(pool);
   if (rc != 0)
     return rc;
-  (void)shmpool__drain(pool);
-  for (i = 0; i < pool->nworkers; i++) {
-    shmpool__wslot *ws = &pool->w[i];
-    for (k = ws->done; k != ws->tail; k++) {
-      shmpool__inflight *r = &ws->inflight[k & mask];
-      shmpool__task_rec *rec = (shmpool__task_rec *)r->ctx;
-      if (r->kind == SHMPOOL__TASK_ONE && rec != NULL &&
-          rec->state == SHMPOOL__T_FLIGHT && rec->end_status == 0 &&
-          shmpool__cancel_task_at(pool, i, k, rec, SHMPOOL_ECANCELED) >= 0)
-        n++;
-    }
-  }
-  n += shmpool__jobs_cancel_all(pool);
+  (void)shmpool__drain(pool); /* what just finished is not canceled */
+  rc = shmpool__cancel_tasks(pool, 0, SHMPOOL_ECANCELED);
+  rc += shmpool__jobs_cancel_all(pool);
   shmpool__leave(pool);
-  return n;
+  return rc;
 }

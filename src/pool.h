@@ -82,11 +82,11 @@ enum shmpool__task_state {
 
 struct shmpool__task_rec {
   uint64_t id;
-  shmpool__task_rec *hnext;      /* lookup by id */
+  shmpool__task_rec *hnext;       /* lookup by id */
   shmpool__task_rec *prev, *next; /* the finished queue; the free list */
   int state;
-  int claimed;     /* a shmpool_wait_id waits for it */
-  int end_status;  /* nonzero: its worker was killed for it on purpose */
+  int claimed;          /* a shmpool_wait_id waits for it */
+  int end_status;       /* nonzero: its worker was killed for it on purpose */
   uint64_t deadline_ns; /* 0: none */
   int status;
   int exit_code;
@@ -122,8 +122,8 @@ typedef struct shmpool__wslot {
   int condemned;      /* killed on purpose; not yet reaped */
   int corrupt;        /* ... because it wrote nonsense */
   uint64_t condemned_ns;
-  int failed;    /* given up on: not started again */
-  int stopping;  /* asked to exit (recycling) */
+  int failed;   /* given up on: not started again */
+  int stopping; /* asked to exit (recycling) */
   int start_failures;
   uint64_t sent;               /* messages sent to this process */
   uint32_t tail;               /* messages published */
@@ -358,6 +358,10 @@ int shmpool__cancel_task_at(shmpool *pool, uint32_t w, uint32_t seq,
 /* The handler of a message whose outcome nobody needs any more. */
 void shmpool__discard(shmpool *pool, const shmpool__completion *c);
 
+/* Cancel, with `status`, every submitted task in flight (expired_at 0), or
+ * those whose deadline is at or before expired_at. Returns how many. */
+int shmpool__cancel_tasks(shmpool *pool, uint64_t expired_at, int status);
+
 /* Find the outstanding message whose record has context ctx: 1 and its
  * worker and sequence, or 0. */
 int shmpool__find_msg(const shmpool *pool, const void *ctx, uint32_t *w,
@@ -420,8 +424,8 @@ typedef struct shmpool__sched {
   int dynamic;
   uint64_t n, chunk, nchunks;
   uint32_t nworkers;
-  uint64_t next;   /* dynamic: the next chunk */
-  uint64_t *order; /* static: chunk indices grouped by worker ... */
+  uint64_t next;     /* dynamic: the next chunk */
+  uint64_t *order;   /* static: chunk indices grouped by worker ... */
   uint64_t *lo, *hi; /* ... worker w's still to send: order[lo[w]..hi[w]) */
   uint16_t *ran_by;  /* the worker that ran each chunk (NULL: not kept) */
 } shmpool__sched;
@@ -441,7 +445,7 @@ uint64_t shmpool__sched_next(shmpool__sched *s, uint32_t w,
                              shmpool__sched_undo *undo);
 /* Put back the chunk sched_next just returned. */
 void shmpool__sched_put_back(shmpool__sched *s,
-                              const shmpool__sched_undo *undo);
+                             const shmpool__sched_undo *undo);
 /* Chunk ran on worker w. */
 void shmpool__sched_ran(shmpool__sched *s, uint64_t chunk, uint32_t w);
 /* The map completed: remember who ran what, for the next of its shape. */

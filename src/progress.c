@@ -45,29 +45,13 @@ int shmpool__drain(shmpool *pool) {
   return any;
 }
 
-/* Tasks whose deadline has passed. */
-static void shmpool__expire_tasks(shmpool *pool, uint64_t now) {
-  const uint32_t mask = pool->l.p.depth - 1;
-  uint32_t i, k;
-  for (i = 0; i < pool->nworkers; i++) {
-    shmpool__wslot *ws = &pool->w[i];
-    for (k = ws->done; k != ws->tail; k++) {
-      shmpool__inflight *r = &ws->inflight[k & mask];
-      shmpool__task_rec *rec = (shmpool__task_rec *)r->ctx;
-      if (r->kind == SHMPOOL__TASK_ONE && rec != NULL &&
-          rec->deadline_ns != 0 && now >= rec->deadline_ns)
-        shmpool__cancel_task_at(pool, i, k, rec, SHMPOOL_ETIMEDOUT);
-    }
-  }
-}
-
 void shmpool__maintain(shmpool *pool) {
   uint64_t now = shmpool__plat_now_ns();
   if (now - pool->last_health_ns < (uint64_t)SHMPOOL__HEALTH_MS * 1000000u)
     return;
   shmpool__check_workers(pool);
   if (pool->ndeadlines != 0)
-    shmpool__expire_tasks(pool, now);
+    (void)shmpool__cancel_tasks(pool, now, SHMPOOL_ETIMEDOUT);
   if (pool->jobs != NULL) {
     pool->jobs_maintain(pool, now);
     pool->jobs_pump(pool);

@@ -116,4 +116,3 @@ int shmpool__ring_pick(const shmpool *pool, uint32_t limit) {
   }
   return best;
 }
-

@@ -67,8 +67,7 @@ int shmpool__sched_init(shmpool__sched *s, shmpool *pool, int schedule,
   for (w = 0; w < nw; w++) {
     s->lo[w] = at;
     for (c = 0; c < nchunks; c++) {
-      uint32_t owner = a != NULL ? a->owner[c]
-                                 : (uint32_t)(c * nw / nchunks);
+      uint32_t owner = a != NULL ? a->owner[c] : (uint32_t)(c * nw / nchunks);
       if (owner == w)
         s->order[at++] = c;
     }
@@ -103,7 +102,7 @@ uint64_t shmpool__sched_next(shmpool__sched *s, uint32_t w,
 }
 
 void shmpool__sched_put_back(shmpool__sched *s,
-                              const shmpool__sched_undo *undo) {
+                             const shmpool__sched_undo *undo) {
   if (s->dynamic)
     s->next--;
   else if (undo->own)

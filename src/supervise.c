@@ -60,10 +60,9 @@ int shmpool__spawn(shmpool *pool, shmpool__wslot *ws) {
   ws->wb->init_status = 0;
   shmpool__store_rel64(&ws->wb->pid, 0);
   shmpool__store_rel32(&ws->wb->state, SHMPOOL__W_STARTING);
-  rc = shmpool__plat_spawn(&ws->proc, pool->exe,
-                           (const char *const *)pool->worker_args,
-                           shmpool_seg_name(pool->ctl), shmpool__publish_pid,
-                           ws->wb);
+  rc = shmpool__plat_spawn(
+      &ws->proc, pool->exe, (const char *const *)pool->worker_args,
+      shmpool_seg_name(pool->ctl), shmpool__publish_pid, ws->wb);
   if (rc != 0) {
     shmpool__store_rel32(&ws->wb->state, SHMPOOL__W_EMPTY);
     shmpool__log(pool, SHMPOOL_LOG_ERROR,
@@ -91,8 +90,7 @@ static void shmpool__fail(shmpool *pool, const shmpool__wslot *ws,
 
 /* Start a replacement for ws unless the pool is stopping or the block
  * keeps failing before it gets ready. */
-static void shmpool__restart(shmpool *pool, shmpool__wslot *ws,
-                             int was_ready) {
+static void shmpool__restart(shmpool *pool, shmpool__wslot *ws, int was_ready) {
   if (pool->shutting_down || ws->failed)
     return;
   ws->start_failures = was_ready ? 0 : ws->start_failures + 1;
@@ -202,8 +200,7 @@ static void shmpool__maybe_retire(shmpool *pool, shmpool__wslot *ws) {
   shmpool__chan_wake(&ws->chan);
   shmpool__log(pool, SHMPOOL_LOG_INFO,
                "worker %u (pid %llu) ran %llu messages: replaced", ws->index,
-               (unsigned long long)ws->proc.pid,
-               (unsigned long long)ws->sent);
+               (unsigned long long)ws->proc.pid, (unsigned long long)ws->sent);
 }
 
 /* Look at one running worker: ready, dead, or killed and not dying. */
@@ -219,9 +216,8 @@ static void shmpool__look_at(shmpool *pool, shmpool__wslot *ws, uint64_t now) {
     if (!ws->ready && state == SHMPOOL__W_INIT_FAILED)
       ws->start_failures = SHMPOOL__MAX_START_FAILURES;
     shmpool__worker_ended(pool, ws, &ex, pid);
-  } else if (ws->condemned &&
-             now - ws->condemned_ns >=
-                 (uint64_t)SHMPOOL__KILL_WAIT_MS * 1000000u) {
+  } else if (ws->condemned && now - ws->condemned_ns >=
+                                  (uint64_t)SHMPOOL__KILL_WAIT_MS * 1000000u) {
     /* The kill did not work. The process may still write into this
      * block, so the block is never used again. */
     shmpool__log(pool, SHMPOOL_LOG_ERROR,

@@ -63,8 +63,7 @@ int shmpool_task_fail(shmpool_task *t, int status, const char *message) {
 
 int shmpool__task_status(shmpool_task *t, int status) {
   char text[SHMPOOL_MESSAGE_MAX + 1];
-  if (status >= 0 || status < SHMPOOL_TASK_STATUS_MIN ||
-      status == t->lib_error)
+  if (status >= 0 || status < SHMPOOL_TASK_STATUS_MIN || status == t->lib_error)
     return status;
   if (t->msg != NULL && t->msg_len == 0) {
     (void)snprintf(text, sizeof text,

@@ -57,8 +57,7 @@ static uint32_t shmpool__bucket(const shmpool *pool, uint64_t id) {
  * resize keeps the old table: lookups get slower, not wrong. */
 static void shmpool__tasks_grow(shmpool *pool) {
   uint32_t n = pool->nbuckets ? pool->nbuckets * 2 : 256, i;
-  shmpool__task_rec **b =
-      (shmpool__task_rec **)calloc(n, sizeof *b);
+  shmpool__task_rec **b = (shmpool__task_rec **)calloc(n, sizeof *b);
   if (b == NULL)
     return;
   for (i = 0; i < pool->nbuckets; i++) {
@@ -108,14 +107,8 @@ static void shmpool__task_unlink(shmpool *pool, shmpool__task_rec *rec) {
 
 /* ---- finishing --------------------------------------------------------- */
 
-/* rec has its result: queue it for shmpool_wait unless a wait_id claimed
- * it. */
-static void shmpool__task_finished(shmpool *pool, shmpool__task_rec *rec) {
-  if (rec->deadline_ns != 0)
-    pool->ndeadlines--;
-  rec->state = SHMPOOL__T_FINISHED;
-  if (rec->claimed)
-    return;
+/* Put rec at the end of the finished queue. */
+static void shmpool__fin_append(shmpool *pool, shmpool__task_rec *rec) {
   rec->next = NULL;
   rec->prev = pool->fin_last;
   if (pool->fin_last != NULL)
@@ -125,12 +118,22 @@ static void shmpool__task_finished(shmpool *pool, shmpool__task_rec *rec) {
   pool->fin_last = rec;
 }
 
+/* rec has its result: queue it for shmpool_wait unless a wait_id claimed
+ * it. */
+static void shmpool__task_finished(shmpool *pool, shmpool__task_rec *rec) {
+  if (rec->deadline_ns != 0)
+    pool->ndeadlines--;
+  rec->state = SHMPOOL__T_FINISHED;
+  if (!rec->claimed)
+    shmpool__fin_append(pool, rec);
+}
+
 void shmpool__task_done(shmpool *pool, const shmpool__completion *c) {
   shmpool__task_rec *rec = (shmpool__task_rec *)c->rec.ctx;
   int status = c->status;
   /* A worker killed on purpose ends its task with the reason. */
-  if (rec->end_status != 0 && (status == SHMPOOL_EWORKER ||
-                               status == SHMPOOL_ECANCELED))
+  if (rec->end_status != 0 &&
+      (status == SHMPOOL_EWORKER || status == SHMPOOL_ECANCELED))
     status = rec->end_status;
   rec->status = status;
   rec->exit_code = c->exit_code;
@@ -183,15 +186,8 @@ void shmpool__task_claim(shmpool *pool, shmpool__task_rec *rec, int on) {
   } else {
     rec->claimed = 0;
     pool->unclaimed++;
-    if (rec->state == SHMPOOL__T_FINISHED) {
-      rec->next = NULL;
-      rec->prev = pool->fin_last;
-      if (pool->fin_last != NULL)
-        pool->fin_last->next = rec;
-      else
-        pool->fin_first = rec;
-      pool->fin_last = rec;
-    }
+    if (rec->state == SHMPOOL__T_FINISHED)
+      shmpool__fin_append(pool, rec);
   }
 }
 
@@ -213,8 +209,8 @@ shmpool__delivery *shmpool__my_delivery(shmpool *pool) {
   if (free_slot == pool->ndeliveries) {
     if (pool->ndeliveries == pool->deliveries_cap) {
       size_t cap = pool->deliveries_cap ? pool->deliveries_cap * 2 : 4;
-      shmpool__delivery *d = (shmpool__delivery *)realloc(
-          pool->deliveries, cap * sizeof *d);
+      shmpool__delivery *d =
+          (shmpool__delivery *)realloc(pool->deliveries, cap * sizeof *d);
       if (d == NULL)
         return NULL;
       pool->deliveries = d;

@@ -343,13 +343,12 @@ static uint32_t shmpool__worker_phase;
 static void shmpool__worker_orphaned(void *ctx) {
   const shmpool__worker *w = (const shmpool__worker *)ctx;
   const char **known;
-  char (*names)[SHMPOOL_NAME_MAX + 1];
+  char(*names)[SHMPOOL_NAME_MAX + 1];
   uint32_t i, n = 0;
   if (!shmpool__cas32(&shmpool__worker_phase, 0, 1))
     return; /* worker_main is leaving and unmapping */
   known = (const char **)calloc(w->l.p.nsegtab + 1, sizeof *known);
-  names = (char(*)[SHMPOOL_NAME_MAX + 1])calloc(w->l.p.nsegtab,
-                                               sizeof *names);
+  names = (char(*)[SHMPOOL_NAME_MAX + 1]) calloc(w->l.p.nsegtab, sizeof *names);
   if (known == NULL || names == NULL) {
     free(known);
     free(names);

@@ -70,14 +70,8 @@ void seg_faults_on_open(const seg_fault_platform *p,
 
 /* ---- pools ----------------------------------------------------------- */
 
-static int pool_fault_hang(shmpool_task *t) {
-  (void)t;
-  test_sleep_ms(60000);
-  return 0;
-}
-
 const shmpool_task_def pool_fault_tasks[] = {
-    {"pid", test_task_pid}, {"hang", pool_fault_hang}, {NULL, NULL}};
+    {"pid", test_task_pid}, {"hang", test_task_hang}, {NULL, NULL}};
 
 shmpool_options pool_fault_options(unsigned workers) {
   shmpool_options o;

@@ -474,6 +474,25 @@ int test_task_pid(shmpool_task *t) {
   return shmpool_task_reply(t, &pid, sizeof pid);
 }
 
+int test_task_echo(shmpool_task *t) {
+  size_t n;
+  const void *a = shmpool_task_arg(t, &n);
+  return shmpool_task_reply(t, a, n);
+}
+
+int test_task_nop(shmpool_task *t) {
+  (void)t;
+  return 0;
+}
+
+int test_task_hang(shmpool_task *t) {
+  volatile int forever = 1;
+  (void)t;
+  while (forever)
+    test_sleep_ms(1000);
+  return 0;
+}
+
 long test_task_pid_of(shmpool *pool) {
   shmpool_result r;
   long pid = -1;

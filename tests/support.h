@@ -73,6 +73,11 @@ void test_kill_workers_of(const char *ctl_name);
 /* A task that replies with the pid of the worker running it (a long), for
  * the task tables of tests; register it as "pid". */
 int test_task_pid(shmpool_task *t);
+/* Tasks for the task tables of tests: "echo" replies its argument, "nop"
+ * does nothing, "hang" never returns (until its worker is killed). */
+int test_task_echo(shmpool_task *t);
+int test_task_nop(shmpool_task *t);
+int test_task_hang(shmpool_task *t);
 /* Run "pid" on pool and return the pid it replied, or -1 on any failure. */
 long test_task_pid_of(shmpool *pool);
 

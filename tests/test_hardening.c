@@ -45,27 +45,10 @@ static int segments_that_stay(void) {
 
 /* ==== tasks ============================================================== */
 
-static int t_echo(shmpool_task *t) {
-  size_t n;
-  const void *a = shmpool_task_arg(t, &n);
-  return shmpool_task_reply(t, a, n);
-}
-
-static int t_nop(shmpool_task *t) {
-  (void)t;
-  return 0;
-}
-
-static int t_hang(shmpool_task *t) {
-  volatile int forever = 1;
-  (void)t;
-  while (forever)
-    test_sleep_ms(1000);
-  return 0;
-}
-
-static const shmpool_task_def tasks[] = {
-    {"echo", t_echo}, {"nop", t_nop}, {"hang", t_hang}, {NULL, NULL}};
+static const shmpool_task_def tasks[] = {{"echo", test_task_echo},
+                                         {"nop", test_task_nop},
+                                         {"hang", test_task_hang},
+                                         {NULL, NULL}};
 
 /* ==== corruption ========================================================= */
 
@@ -333,8 +316,8 @@ static void parent_dies(const char *how) {
     }
     test_sleep_ms(20);
   } while (test_now_ms() - t0 < 3000);
-  print_message("%s: the dead owner's segments were gone after %llu ms\n",
-                how, (unsigned long long)(test_now_ms() - t0));
+  print_message("%s: the dead owner's segments were gone after %llu ms\n", how,
+                (unsigned long long)(test_now_ms() - t0));
   assert_int_equal(shmpool_seg_open(&seg, owned, 0), SHMPOOL_ENOENT);
   if (left >= 0) /* where segments can be listed */
     assert_int_equal(left, segments_that_stay());

@@ -34,12 +34,6 @@
 static unsigned char g_init[64];
 static size_t g_init_len;
 
-static int t_echo(shmpool_task *t) {
-  size_t n;
-  const void *a = shmpool_task_arg(t, &n);
-  return shmpool_task_reply(t, a, n);
-}
-
 static int t_status(shmpool_task *t) {
   int v = 0;
   size_t n;
@@ -191,7 +185,7 @@ static int t_probe_inherited(shmpool_task *t) {
   return shmpool_task_reply(t, &open_here, sizeof open_here);
 }
 
-static const shmpool_task_def tasks[] = {{"echo", t_echo},
+static const shmpool_task_def tasks[] = {{"echo", test_task_echo},
                                          {"status", t_status},
                                          {"pid", test_task_pid},
                                          {"sleep_pid", t_sleep_pid},

@@ -38,25 +38,6 @@ static unsigned arg_u32(shmpool_task *t) {
   return v;
 }
 
-static int t_nop(shmpool_task *t) {
-  (void)t;
-  return 0;
-}
-
-static int t_echo(shmpool_task *t) {
-  size_t n;
-  const void *a = shmpool_task_arg(t, &n);
-  return shmpool_task_reply(t, a, n);
-}
-
-static int t_hang(shmpool_task *t) {
-  volatile int forever = 1;
-  (void)t;
-  while (forever)
-    test_sleep_ms(1000);
-  return 0;
-}
-
 static int t_pid(shmpool_task *t) {
   long pid = test_getpid();
   return shmpool_task_reply(t, &pid, sizeof pid);
@@ -94,7 +75,7 @@ static int t_square(shmpool_task *t) {
 /* Element i hangs if i == 3. */
 static int t_hang_at_3(shmpool_task *t) {
   if (shmpool_task_id(t) == 3)
-    return t_hang(t);
+    return test_task_hang(t);
   return 0;
 }
 
@@ -102,12 +83,12 @@ static int t_hang_at_3(shmpool_task *t) {
 static int t_nested(shmpool_task *t);
 
 static const shmpool_task_def tasks[] = {
-    {"nop", t_nop},           {"echo", t_echo},         {"hang", t_hang},
-    {"pid", t_pid},           {"sleep", t_sleep},
-    {"worker", t_worker},     {"fail_msg", t_fail_msg},
-    {"reserved", t_reserved}, {"square", t_square},
-    {"hang_at_3", t_hang_at_3}, {"nested", t_nested},
-    {NULL, NULL}};
+    {"nop", test_task_nop},   {"echo", test_task_echo},
+    {"hang", test_task_hang}, {"pid", t_pid},
+    {"sleep", t_sleep},       {"worker", t_worker},
+    {"fail_msg", t_fail_msg}, {"reserved", t_reserved},
+    {"square", t_square},     {"hang_at_3", t_hang_at_3},
+    {"nested", t_nested},     {NULL, NULL}};
 
 static int t_nested(shmpool_task *t) {
   shmpool_options o;
@@ -139,8 +120,8 @@ static shmpool *make_pool(unsigned workers) {
 
 static uint64_t submit(shmpool *pool, const char *task, unsigned arg) {
   uint64_t id = 0;
-  assert_int_equal(
-      shmpool_submit(pool, task, &arg, sizeof arg, NULL, 0, &id), 0);
+  assert_int_equal(shmpool_submit(pool, task, &arg, sizeof arg, NULL, 0, &id),
+                   0);
   return id;
 }
 
@@ -225,14 +206,13 @@ static void test_deadline(void **state) {
   shmpool_submit_options_init(&so);
   so.deadline_ms = 300;
   t0 = test_now_ms();
-  assert_int_equal(shmpool_submit_ex(pool, "hang", &zero, sizeof zero, NULL,
-                                     0, &so, &hung),
-                   0);
+  assert_int_equal(
+      shmpool_submit_ex(pool, "hang", &zero, sizeof zero, NULL, 0, &so, &hung),
+      0);
   /* Queued behind it, with a deadline of its own: it never starts. */
   so.deadline_ms = 200;
-  assert_int_equal(shmpool_submit_ex(pool, "pid", NULL, 0, NULL, 0, &so,
-                                     &behind),
-                   0);
+  assert_int_equal(
+      shmpool_submit_ex(pool, "pid", NULL, 0, NULL, 0, &so, &behind), 0);
   assert_int_equal(shmpool_wait_id(pool, behind, &r, 5000), 0);
   assert_int_equal(r.status, SHMPOOL_ETIMEDOUT);
   assert_int_equal(r.len, 0);
@@ -746,31 +726,31 @@ static void test_forgotten_is_worker(void **state) {
   assert_non_null(strstr(lr.last, "shmpool_is_worker"));
 }
 
-static const test_helper helpers[] = {
-    {"forgetful-main", helper_forgetful_main}, {NULL, NULL}};
+static const test_helper helpers[] = {{"forgetful-main", helper_forgetful_main},
+                                      {NULL, NULL}};
 
 int main(int argc, char **argv) {
   const struct CMUnitTest tests_[] = {
-      cmocka_unit_test(test_cancel_queued_and_running),
-      cmocka_unit_test(test_cancel_all),
-      cmocka_unit_test(test_deadline),
-      cmocka_unit_test(test_wait_id_from_four_threads),
-      cmocka_unit_test(test_two_threads_submit_at_once),
-      cmocka_unit_test(test_map_job_streams_results),
-      cmocka_unit_test(test_map_timeout_leaves_a_usable_pool),
-      cmocka_unit_test(test_map_cancel),
-      cmocka_unit_test(test_static_schedule_is_stable),
-      cmocka_unit_test(test_failure_message),
-      cmocka_unit_test(test_reserved_status),
-      cmocka_unit_test(test_worker_identity_survives_replacement),
-      cmocka_unit_test(test_recycling),
-      cmocka_unit_test(test_nested_pool_in_a_task),
-      cmocka_unit_test(test_option_struct_sizes),
-      cmocka_unit_test(test_log_callback),
+    cmocka_unit_test(test_cancel_queued_and_running),
+    cmocka_unit_test(test_cancel_all),
+    cmocka_unit_test(test_deadline),
+    cmocka_unit_test(test_wait_id_from_four_threads),
+    cmocka_unit_test(test_two_threads_submit_at_once),
+    cmocka_unit_test(test_map_job_streams_results),
+    cmocka_unit_test(test_map_timeout_leaves_a_usable_pool),
+    cmocka_unit_test(test_map_cancel),
+    cmocka_unit_test(test_static_schedule_is_stable),
+    cmocka_unit_test(test_failure_message),
+    cmocka_unit_test(test_reserved_status),
+    cmocka_unit_test(test_worker_identity_survives_replacement),
+    cmocka_unit_test(test_recycling),
+    cmocka_unit_test(test_nested_pool_in_a_task),
+    cmocka_unit_test(test_option_struct_sizes),
+    cmocka_unit_test(test_log_callback),
 #if !defined(_WIN32)
-      cmocka_unit_test(test_pool_in_a_forked_child),
+    cmocka_unit_test(test_pool_in_a_forked_child),
 #endif
-      cmocka_unit_test(test_forgotten_is_worker),
+    cmocka_unit_test(test_forgotten_is_worker),
   };
   /* Helpers first: a helper started as a "worker" (worker_args) must not
    * become one. */

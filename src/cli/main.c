@@ -183,8 +183,7 @@ static int cmd_rm(int n, char **names, unsigned flags) {
  * certainly dead. A pid that now belongs to a later process is detected by
  * the start time in the header. Unknown liveness keeps the segment. */
 static int is_garbage(const shmpool_seg_info *r) {
-  return r->kind != SHMPOOL_KIND_RAW && !r->persistent &&
-         r->creator_alive == 0;
+  return r->kind != SHMPOOL_KIND_RAW && !r->persistent && r->creator_alive == 0;
 }
 
 static int gc_one(const char *name, void *ctx) {

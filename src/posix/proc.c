@@ -206,8 +206,8 @@ static int shmpool__posix_fork_exec(pid_t *pid_out, const char *path,
 }
 #endif
 
-int shmpool__posix_spawn_image(pid_t *pid, const char *path,
-                               char *const argv[], char *const envp[]) {
+int shmpool__posix_spawn_image(pid_t *pid, const char *path, char *const argv[],
+                               char *const envp[]) {
 #if defined(SHMPOOL_HAVE_SPAWN_CLOSEFROM) || defined(__APPLE__)
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;

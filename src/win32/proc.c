@@ -249,7 +249,8 @@ static WCHAR *shmpool__win_env_with(const char *name, const char *value) {
   return out;
 }
 
-/* ---- the command line ----------------------------------------------------- */
+/* ---- the command line -----------------------------------------------------
+ */
 
 /* Append arg to cmd, quoted so that CommandLineToArgvW and the CRT give it
  * back unchanged: backslashes double only before a quote. Returns the new
@@ -284,8 +285,7 @@ static int shmpool__win_command(const WCHAR *wexe, const char *const *args,
   *out = NULL;
   while (args != NULL && args[nargs] != NULL)
     nargs++;
-  if (nargs != 0 &&
-      (wargs = (WCHAR **)calloc(nargs, sizeof *wargs)) == NULL)
+  if (nargs != 0 && (wargs = (WCHAR **)calloc(nargs, sizeof *wargs)) == NULL)
     return SHMPOOL_ENOMEM;
   for (i = 0; rc == 0 && i < nargs; i++) {
     rc = shmpool__win_widen(args[i], &wargs[i]);

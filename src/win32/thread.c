@@ -16,8 +16,7 @@ struct shmpool__plat_monitor {
 };
 
 int shmpool__plat_monitor_create(shmpool__plat_monitor **out) {
-  shmpool__plat_monitor *m =
-      (shmpool__plat_monitor *)calloc(1, sizeof *m);
+  shmpool__plat_monitor *m = (shmpool__plat_monitor *)calloc(1, sizeof *m);
   *out = NULL;
   if (m == NULL)
     return SHMPOOL_ENOMEM;
