@@ -36,10 +36,14 @@ typedef struct shmpool__prepare_ctx {
 
 /* Runs inside the backend's create, after mapping and before reserving:
  * openers that race with a long reservation then see a valid header that is
- * not yet READY, and wait, instead of seeing zeros and giving up. */
+ * not yet READY, and wait, instead of seeing zeros and giving up. The
+ * object is visible already, so the header goes in without its state word
+ * (see shmpool__hdr_write). */
 static void shmpool__prepare_header(void *base, void *ctx) {
   const shmpool__prepare_ctx *p = (const shmpool__prepare_ctx *)ctx;
-  shmpool__hdr_init(base, p->size, p->attrs, p->creation_id, &p->creator);
+  shmpool__hdr h;
+  shmpool__hdr_init(&h, p->size, p->attrs, p->creation_id, &p->creator);
+  shmpool__hdr_write(base, &h);
 }
 
 static void shmpool__seg_free(shmpool_seg *seg) {
