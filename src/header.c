@@ -13,6 +13,10 @@ typedef char
     shmpool__hdr_state_check[offsetof(shmpool__hdr, state) == 12 ? 1 : -1];
 typedef char
     shmpool__hdr_sum_check[offsetof(shmpool__hdr, checksum) == 60 ? 1 : -1];
+/* The backend puts the header in place as the segment's head. */
+typedef char
+    shmpool__hdr_head_check[SHMPOOL__HDR_SIZE == SHMPOOL__PLAT_HEAD_SIZE ? 1
+                                                                         : -1];
 
 static uint32_t shmpool__fnv1a(uint32_t h, const unsigned char *p, size_t n) {
   size_t i;

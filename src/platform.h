@@ -45,33 +45,57 @@ typedef struct shmpool__plat_map {
   void *base;      /* start of the mapping (NULL when map_size is 0) */
   size_t map_size; /* bytes mapped: the whole object */
   intptr_t handle; /* backend-private: Windows keeps the mapping handle */
+  /* Backend-private, held from shmpool__plat_seg_create until
+   * shmpool__plat_seg_reserve (or unmap): POSIX the descriptor plus one. */
+  intptr_t pending;
 } shmpool__plat_map;
 
 /* Longest OS-level name a backend needs for a portable name, with NUL. */
 #define SHMPOOL__OS_NAME_MAX 40
 
-/* Called by shmpool__plat_seg_create once the new object is mapped and
- * before its pages are reserved, so the portable layer can write a header
- * that tells concurrent openers a create is in progress. */
-typedef void (*shmpool__plat_prepare_fn)(void *base, void *ctx);
+/* The head of a segment: the bytes at offset 0 (the shmpool header) that
+ * the creator writes before it reserves the segment's memory. */
+#define SHMPOOL__PLAT_HEAD_SIZE 64
+
+/* Creating a segment takes two calls with the head written in between, so
+ * that the portable layer writes the header itself and can mark it between
+ * a failure and the removal of the name (a racing opener then sees
+ * UNLINKED and reports ENOENT at once):
+ *
+ *   shmpool__plat_seg_create   the object exists, zero-filled, mapped;
+ *   (the caller writes the head)
+ *   shmpool__plat_seg_reserve  its pages are reserved.
+ *
+ * If reserve fails, the caller marks the header, removes the name with
+ * shmpool__plat_seg_unlink and releases the mapping with
+ * shmpool__plat_seg_unmap. */
 
 /* Create the object `name` (a validated portable name) exclusively, with
  * exactly `map_size` bytes, zero-filled, accessible to the creating user
- * only, and map all of it read-write into *map. Once mapped, call
- * prepare(base, ctx) (prepare may be NULL), then reserve.
- *
- * flags may contain SHMPOOL_SEG_GLOBAL (Windows namespace) and
- * SHMPOOL_SEG_NORESERVE. Without NORESERVE the backend reserves the backing
- * store now (POSIX: posix_fallocate where the system has it; Windows:
- * SEC_COMMIT), so that running out of memory is reported here as ENOSPC or
- * ENOMEM and never later as a fault. With NORESERVE it only checks that the
- * backing file system has room for map_size bytes, where it can tell.
+ * only, and map it read-write into *map. If with_head is nonzero, the
+ * caller writes SHMPOOL__PLAT_HEAD_SIZE bytes at offset 0 next.
  *
  * Errors: EEXIST (the name exists; nothing was touched), ENOSPC, ENOMEM,
- * EACCES, EMFILE, EIO. On any failure the object is removed again. */
+ * EACCES, EMFILE, EIO. On failure the object is removed again (nobody saw
+ * a head in it) and *map is zeroed. */
 int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
-                             shmpool__plat_map *map,
-                             shmpool__plat_prepare_fn prepare, void *ctx);
+                             int with_head, shmpool__plat_map *map);
+
+/* Finish a successful shmpool__plat_seg_create, after the head was
+ * written: map all map_size bytes into *map, and release map->pending.
+ * Called once per create.
+ *
+ * flags may contain SHMPOOL_SEG_NORESERVE. Without it the backend reserves
+ * the backing store now (POSIX: posix_fallocate where the system has it;
+ * Windows: SEC_COMMIT did it at create), so that running out of memory is
+ * reported here as ENOSPC or ENOMEM and never later as a fault. With it,
+ * the backend only checks that the backing file system has room for
+ * map_size bytes, where it can tell.
+ *
+ * Errors: ENOSPC, ENOMEM, EIO. On failure the object and its name stay,
+ * and *map still covers the head: the caller marks and removes them. */
+int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
+                              unsigned flags);
 
 /* Open the existing object `name` and map all of it: read-only if flags has
  * SHMPOOL_SEG_READONLY, else read-write. map_size is the object's size as

@@ -27,25 +27,6 @@
 #define SHMPOOL__OPEN_TORN_MS 20u
 #define SHMPOOL__OPEN_READY_MS 5000u
 
-typedef struct shmpool__prepare_ctx {
-  uint64_t size;
-  uint32_t attrs;
-  uint64_t creation_id;
-  shmpool__creator creator;
-} shmpool__prepare_ctx;
-
-/* Runs inside the backend's create, after mapping and before reserving:
- * openers that race with a long reservation then see a valid header that is
- * not yet READY, and wait, instead of seeing zeros and giving up. The
- * object is visible already, so the header goes in without its state word
- * (see shmpool__hdr_write). */
-static void shmpool__prepare_header(void *base, void *ctx) {
-  const shmpool__prepare_ctx *p = (const shmpool__prepare_ctx *)ctx;
-  shmpool__hdr h;
-  shmpool__hdr_init(&h, p->size, p->attrs, p->creation_id, &p->creator);
-  shmpool__hdr_write(base, &h);
-}
-
 static void shmpool__seg_free(shmpool_seg *seg) {
   free(seg);
 }
@@ -55,10 +36,28 @@ int shmpool_seg_create(shmpool_seg **out, const char *name, size_t size,
   return shmpool__seg_create(out, name, size, flags, 0);
 }
 
+/* A create whose reserve failed: give the name up, marking the header
+ * UNLINKED first so that an opener waiting for this segment reports ENOENT
+ * at once. If someone else (shmpool_seg_unlink) claimed the name already,
+ * it is theirs to remove, and it may name a newer segment by now. The mark
+ * stays even if the OS refuses to remove the name: this segment will never
+ * be READY, and "gone" is the truth about it. */
+static void shmpool__seg_abandon(const char *name, unsigned flags,
+                                 shmpool__plat_map *map) {
+  int os_error = shmpool_last_os_error(); /* the failure's, not cleanup's */
+  if (flags & SHMPOOL_SEG_RAW)
+    (void)shmpool__plat_seg_unlink(name, flags, SHMPOOL__UNLINK_RAW);
+  else if (shmpool__hdr_claim_unlink(map->base))
+    (void)shmpool__plat_seg_unlink(name, flags, SHMPOOL__UNLINK_MARKED);
+  (void)shmpool__plat_seg_unmap(map);
+  shmpool__set_os_error(os_error);
+}
+
 int shmpool__seg_create(shmpool_seg **out, const char *name, size_t size,
                         unsigned flags, uint32_t attrs) {
   shmpool_seg *seg = NULL;
-  shmpool__prepare_ctx ctx;
+  shmpool__creator creator;
+  shmpool__hdr head;
   int raw = (flags & SHMPOOL_SEG_RAW) != 0;
   size_t map_size;
   int attempt;
@@ -83,12 +82,13 @@ int shmpool__seg_create(shmpool_seg **out, const char *name, size_t size,
   seg = (shmpool_seg *)calloc(1, sizeof *seg);
   if (seg == NULL)
     return SHMPOOL_ENOMEM;
-  ctx.size = size;
-  ctx.attrs =
-      attrs | ((flags & SHMPOOL_SEG_PERSIST) ? SHMPOOL__ATTR_PERSIST : 0u);
-  if (!raw)
-    shmpool__creator_self(&ctx.creator);
-  ctx.creation_id = raw ? 0 : shmpool__new_creation_id(&ctx.creator);
+  if (!raw) {
+    /* Built here, written into the segment between create and reserve. */
+    shmpool__creator_self(&creator);
+    seg->creation_id = shmpool__new_creation_id(&creator);
+    attrs |= (flags & SHMPOOL_SEG_PERSIST) ? SHMPOOL__ATTR_PERSIST : 0u;
+    shmpool__hdr_init(&head, size, attrs, seg->creation_id, &creator);
+  }
 
   for (attempt = 0;; attempt++) {
     if (name != NULL) {
@@ -99,8 +99,7 @@ int shmpool__seg_create(shmpool_seg **out, const char *name, size_t size,
       if (rc != 0)
         goto fail;
     }
-    rc = shmpool__plat_seg_create(seg->name, map_size, flags, &seg->map,
-                                  raw ? NULL : shmpool__prepare_header, &ctx);
+    rc = shmpool__plat_seg_create(seg->name, map_size, flags, !raw, &seg->map);
     /* A generated name that collides can only be an attack or a broken
      * CSPRNG; a few retries cover the astronomically unlikely honest case. */
     if (rc == SHMPOOL_EEXIST && name == NULL &&
@@ -110,6 +109,15 @@ int shmpool__seg_create(shmpool_seg **out, const char *name, size_t size,
   }
   if (rc != 0)
     goto fail;
+  /* Before reserving, which may take a while: an opener racing us then sees
+   * a valid header that is not yet READY, and waits. */
+  if (!raw)
+    shmpool__hdr_write(seg->map.base, &head);
+  rc = shmpool__plat_seg_reserve(&seg->map, map_size, flags);
+  if (rc != 0) {
+    shmpool__seg_abandon(seg->name, flags, &seg->map);
+    goto fail;
+  }
 
   if (raw) {
     seg->data = (unsigned char *)seg->map.base;
@@ -121,7 +129,6 @@ int shmpool__seg_create(shmpool_seg **out, const char *name, size_t size,
   seg->flags = flags;
   seg->owner = (flags & SHMPOOL_SEG_PERSIST) == 0;
   seg->refs = 1;
-  seg->creation_id = ctx.creation_id;
   *out = seg;
   return 0;
 

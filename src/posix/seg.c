@@ -61,14 +61,34 @@ static int shmpool__posix_reserve(int fd, size_t size, unsigned flags) {
   return shmpool__posix_check_space(fd, size);
 }
 
+/* map->pending keeps a create's descriptor for reserve, plus one so that
+ * a zeroed map (pending 0) holds none. */
+static int shmpool__posix_create_fd(const shmpool__plat_map *map) {
+  return (int)(map->pending - 1);
+}
+
+/* Map `size` bytes of fd read-write, or 0 and NULL for an empty object. */
+static int shmpool__posix_map_rw(int fd, size_t size, void **base) {
+  *base = NULL;
+  if (size == 0)
+    return 0;
+  *base = shmpool__posix_sys.mmap(NULL, size, PROT_READ | PROT_WRITE,
+                                  MAP_SHARED, fd, 0);
+  if (*base == MAP_FAILED) {
+    *base = NULL;
+    return shmpool__posix_error(errno);
+  }
+  return 0;
+}
+
 int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
-                             shmpool__plat_map *map,
-                             shmpool__plat_prepare_fn prepare, void *ctx) {
+                             int with_head, shmpool__plat_map *map) {
   char os_name[SHMPOOL__OS_NAME_MAX];
-  void *base = MAP_FAILED;
+  void *base;
   int fd;
   int rc;
 
+  (void)flags; /* NORESERVE matters to reserve; POSIX has one namespace */
   memset(map, 0, sizeof *map);
   if (!shmpool__posix_fits_off_t(map_size))
     return SHMPOOL_ENOMEM;
@@ -79,33 +99,63 @@ int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
     return shmpool__posix_error(errno); /* nothing was created */
 
   /* The umask may have cleared bits of 0600; we want exactly 0600. */
-  if (shmpool__posix_sys.fchmod(fd, S_IRUSR | S_IWUSR) != 0 ||
-      shmpool__posix_sys.ftruncate(fd, (off_t)map_size) != 0) {
+  if (shmpool__posix_sys.fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
     rc = shmpool__posix_error(errno);
     goto fail;
   }
-  base = shmpool__posix_sys.mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-                                 MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) {
-    rc = shmpool__posix_error(errno);
-    goto fail;
+  /* A raw segment is sized and mapped once, by reserve. Until then
+   * map->map_size is the object's size: reserve grows it if it differs. */
+  if (with_head) {
+    if (shmpool__posix_sys.ftruncate(fd, (off_t)map_size) != 0) {
+      rc = shmpool__posix_error(errno);
+      goto fail;
+    }
+    rc = shmpool__posix_map_rw(fd, map_size, &base);
+    if (rc != 0)
+      goto fail;
+    map->base = base;
+    map->map_size = map_size;
   }
-  if (prepare != NULL)
-    prepare(base, ctx);
-  rc = shmpool__posix_reserve(fd, map_size, flags);
-  if (rc != 0)
-    goto fail;
-  (void)shmpool__posix_sys.close(fd); /* the mapping keeps the object */
-  map->base = base;
-  map->map_size = map_size;
+  map->pending = (intptr_t)fd + 1;
   return 0;
 
 fail:
-  /* The raw error is already recorded; cleanup must not change it. */
-  if (base != MAP_FAILED)
-    (void)shmpool__posix_sys.munmap(base, map_size);
+  /* No head was written: nobody can have claimed this object, so it is
+   * still ours to remove. The raw error is already recorded; cleanup must
+   * not change it. */
   (void)shmpool__posix_sys.close(fd);
   (void)shmpool__posix_sys.shm_unlink(os_name);
+  return rc;
+}
+
+int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
+                              unsigned flags) {
+  int fd = shmpool__posix_create_fd(map);
+  void *base;
+  int rc;
+
+  if (map->map_size != map_size &&
+      shmpool__posix_sys.ftruncate(fd, (off_t)map_size) != 0) {
+    rc = shmpool__posix_error(errno);
+    goto done;
+  }
+  rc = shmpool__posix_reserve(fd, map_size, flags);
+  if (rc != 0)
+    goto done;
+  if (map->map_size != map_size) {
+    rc = shmpool__posix_map_rw(fd, map_size, &base);
+    if (rc != 0)
+      goto done;
+    if (map->base != NULL)
+      (void)shmpool__posix_sys.munmap(map->base, map->map_size);
+    map->base = base;
+    map->map_size = map_size;
+  }
+
+done:
+  /* The mapping keeps the object; the descriptor was only for this. */
+  (void)shmpool__posix_sys.close(fd);
+  map->pending = 0;
   return rc;
 }
 
@@ -165,6 +215,8 @@ int shmpool__plat_seg_unmap(shmpool__plat_map *map) {
   if (map->base != NULL &&
       shmpool__posix_sys.munmap(map->base, map->map_size) != 0)
     rc = shmpool__posix_error(errno);
+  if (map->pending != 0) /* a create whose reserve never ran */
+    (void)shmpool__posix_sys.close(shmpool__posix_create_fd(map));
   memset(map, 0, sizeof *map);
   return rc;
 }

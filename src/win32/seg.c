@@ -10,15 +10,16 @@
 #include "win32/sys.h"
 
 int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
-                             shmpool__plat_map *map,
-                             shmpool__plat_prepare_fn prepare, void *ctx) {
+                             int with_head, shmpool__plat_map *map) {
   WCHAR os_name[SHMPOOL__WIN_NAME_MAX];
   shmpool__win_sa sa;
   uint64_t size64 = (uint64_t)map_size;
   HANDLE h;
+  DWORD err;
   void *base;
   int rc;
 
+  (void)with_head; /* the header is written by the caller, in place */
   memset(map, 0, sizeof *map);
   shmpool__win_os_name(os_name, name, NULL, flags);
   rc = shmpool__win_sa_init(&sa);
@@ -31,37 +32,48 @@ int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
   h = shmpool__win_sys.CreateFileMappingW(
       INVALID_HANDLE_VALUE, &sa.sa, PAGE_READWRITE | SEC_COMMIT,
       (DWORD)(size64 >> 32), (DWORD)(size64 & 0xffffffffu), os_name);
+  err = GetLastError();
   if (h == NULL) {
-    DWORD err = GetLastError();
-    shmpool__win_sa_free(&sa);
     /* ERROR_INVALID_HANDLE: the name belongs to another kind of object
      * (an event, say). For exclusive create that is "exists". */
     if (err == ERROR_INVALID_HANDLE) {
       shmpool__set_os_error((int)err);
-      return SHMPOOL_EEXIST;
+      rc = SHMPOOL_EEXIST;
+    } else {
+      rc = shmpool__win_error(err);
     }
-    return shmpool__win_error(err);
+    goto done;
   }
   /* A handle to an existing mapping comes back with ERROR_ALREADY_EXISTS:
    * exclusive create must refuse it without touching it. */
-  if (GetLastError() == ERROR_ALREADY_EXISTS) {
+  if (err == ERROR_ALREADY_EXISTS) {
     shmpool__win_sys.CloseHandle(h);
-    shmpool__win_sa_free(&sa);
-    return shmpool__win_error(ERROR_ALREADY_EXISTS);
+    rc = shmpool__win_error(ERROR_ALREADY_EXISTS);
+    goto done;
   }
-  shmpool__win_sa_free(&sa);
   base = shmpool__win_sys.MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0,
                                         map_size);
   if (base == NULL) {
     rc = shmpool__win_error(GetLastError());
     shmpool__win_sys.CloseHandle(h); /* the last handle: the object goes */
-    return rc;
+    goto done;
   }
-  if (prepare != NULL)
-    prepare(base, ctx);
   map->base = base;
   map->map_size = map_size;
   map->handle = (intptr_t)h;
+
+done:
+  shmpool__win_sa_free(&sa);
+  return rc;
+}
+
+int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
+                              unsigned flags) {
+  /* SEC_COMMIT charged the full size at create, and the section was made
+   * at its full size: there is nothing left to do. */
+  (void)map;
+  (void)map_size;
+  (void)flags;
   return 0;
 }
 

@@ -1,7 +1,8 @@
 /* POSIX-only segment behaviour: object mode 0600 whatever the umask,
  * refusal of another user's object (even for root), ENOSPC in a small
- * /dev/shm with nothing left behind, and every system call of create and
- * open failing in turn through the backend's system-call table.
+ * /dev/shm with nothing left behind, every system call of create and
+ * open failing in turn through the backend's system-call table, and an
+ * opener racing a create that fails.
  *
  * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
@@ -366,9 +367,182 @@ static void test_fallocate_unsupported_falls_back(void **state) {
   assert_true(rc == SHMPOOL_ENOSPC || rc == SHMPOOL_ENOMEM);
 }
 
+/* ---- races with a create in progress ------------------------------------ */
+
+/* The system-call table as the library ships it: hooks call through it, and
+ * every test that changes the table gets it back in its teardown. */
+static shmpool__posix_syscalls real_sys;
+
+static int restore_sys(void **state) {
+  (void)state;
+  shmpool__posix_sys = real_sys;
+  return 0;
+}
+
+/* A helper says "I am in my loop" by creating "<name>.r" (raw, persistent),
+ * which the test waits for and removes: no sleep guesses how long a
+ * process takes to start on a loaded machine. */
+static void ready_name(char *out, size_t len, const char *name) {
+  snprintf(out, len, "%s.r", name);
+}
+
+static void signal_ready(const char *name) {
+  char ready[SHMPOOL_NAME_MAX + 1];
+  shmpool_seg *seg;
+  ready_name(ready, sizeof ready, name);
+  if (shmpool_seg_create(&seg, ready, 1,
+                         SHMPOOL_SEG_RAW | SHMPOOL_SEG_PERSIST) == 0)
+    shmpool_seg_close(seg);
+}
+
+static int wait_ready(const char *name) {
+  char ready[SHMPOOL_NAME_MAX + 1];
+  uint64_t deadline = test_now_ms() + 30000;
+  shmpool_seg *seg;
+  ready_name(ready, sizeof ready, name);
+  while (shmpool_seg_open(&seg, ready, SHMPOOL_SEG_RAW) != 0) {
+    if (test_now_ms() > deadline)
+      return -1;
+    test_sleep_ms(1);
+  }
+  shmpool_seg_close(seg);
+  return shmpool_seg_unlink(ready);
+}
+
+/* The state word of the shmpool header of the object os_name, read with
+ * plain system calls (not through the table): -1 if there is no object or
+ * no header. */
+static long header_state(const char *os_name) {
+  unsigned char *p;
+  struct stat st;
+  uint32_t state;
+  long rc = -1;
+  int fd = shm_open(os_name, O_RDONLY, 0);
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, &st) == 0 && st.st_size >= 64) {
+    p = (unsigned char *)mmap(NULL, 64, PROT_READ, MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED) {
+      memcpy(&state, p + 12, sizeof state);
+      if (memcmp(p, "SHMPOOL\x1a", 8) == 0)
+        rc = (long)state;
+      munmap(p, 64);
+    }
+  }
+  close(fd);
+  return rc;
+}
+
+/* shm_unlink that first checks what it is about to remove: shmpool may
+ * only remove the name of a segment whose UNLINKED bit is set (by the
+ * remover, which claimed it). A header without the bit is a segment that
+ * nobody claimed: a newer one under the same name, say; no header at all
+ * is a newer create that has not written its header yet. (Where the tests
+ * watch, every create succeeds and nothing is raw, so no name is ever
+ * legitimately removed from a header-less object.) */
+static char watched_os_name[48];
+static int unlink_calls, unlink_unmarked;
+
+static int checking_shm_unlink(const char *os_name) {
+  if (strcmp(os_name, watched_os_name) == 0) {
+    long state = header_state(os_name);
+    unlink_calls++;
+    if (state < 0 || (state & SHMPOOL__STATE_UNLINKED) == 0) {
+      unlink_unmarked++;
+      fprintf(stderr, "pid %ld removes %s, header state %ld: unclaimed\n",
+              (long)getpid(), os_name, state);
+    }
+  }
+  return real_sys.shm_unlink(os_name);
+}
+
+static void watch_unlinks(const char *name) {
+  snprintf(watched_os_name, sizeof watched_os_name, "/%s", name);
+  unlink_calls = 0;
+  unlink_unmarked = 0;
+  shmpool__posix_sys.shm_unlink = checking_shm_unlink;
+}
+
+/* open-failed-create NAME: open NAME until one open has waited for a
+ * create in progress (>= 100 ms) and ended; every open must give ENOENT
+ * (the create fails), none EFORMAT, none last a second. */
+static int helper_open_failed_create(int argc, char **argv) {
+  uint64_t deadline = test_now_ms() + 20000, t0, dt, waited_at = 0;
+  shmpool_seg *seg;
+  int rc, ready = 0;
+  if (argc != 1)
+    return 2;
+  while (test_now_ms() < deadline) {
+    t0 = test_now_ms();
+    rc = shmpool_seg_open(&seg, argv[0], 0);
+    dt = test_now_ms() - t0;
+    if (!ready) {
+      signal_ready(argv[0]);
+      ready = 1;
+    }
+    if (rc == 0) {
+      shmpool_seg_close(seg);
+      return 10; /* the create must fail */
+    }
+    if (rc != SHMPOOL_ENOENT) {
+      fprintf(stderr, "open-failed-create: %s after %llu ms\n",
+              shmpool_err_name(rc), (unsigned long long)dt);
+      return 11;
+    }
+    if (dt > 1000) {
+      fprintf(stderr, "open-failed-create: stalled %llu ms\n",
+              (unsigned long long)dt);
+      return 12;
+    }
+    if (dt >= 100 && waited_at == 0)
+      waited_at = test_now_ms();
+    if (waited_at != 0 && test_now_ms() - waited_at > 100)
+      return 0;
+  }
+  return 13; /* never saw the create */
+}
+
+static int delayed_enospc(int fd, off_t offset, off_t len) {
+  (void)fd, (void)offset, (void)len;
+  test_sleep_ms(500); /* a big reservation, then no room */
+  return ENOSPC;
+}
+
+static void test_failed_create_gives_racers_enoent(void **state) {
+  char name[32];
+  const char *args[2];
+  shmpool_seg *seg = (shmpool_seg *)&seg;
+  test_proc opener;
+  test_exit ex;
+  int rc;
+  (void)state;
+  test_name(name, sizeof name, "nospc");
+  args[0] = name;
+  args[1] = NULL;
+  assert_int_equal(test_spawn_self(&opener, "open-failed-create", args), 0);
+  assert_int_equal(wait_ready(name), 0);
+  /* The header is written before the pages are reserved, so the opener
+   * waits for this create; it must hear of the failure at once. */
+  shmpool__posix_sys.fallocate = delayed_enospc;
+  watch_unlinks(name);
+  rc = shmpool_seg_create(&seg, name, 1u << 20, 0);
+  shmpool__posix_sys = real_sys;
+  assert_int_equal(test_proc_wait(&opener, 30000, &ex), 0);
+  assert_int_equal(ex.code, 0);
+  assert_int_equal(rc, SHMPOOL_ENOSPC);
+  assert_null(seg);
+  assert_int_equal(shmpool_last_os_error(), ENOSPC); /* not cleanup's */
+  /* The name was removed once, and only after its header was marked. */
+  assert_int_equal(unlink_calls, 1);
+  assert_int_equal(unlink_unmarked, 0);
+  assert_int_equal(shmpool_seg_open(&seg, name, SHMPOOL_SEG_RAW),
+                   SHMPOOL_ENOENT);
+}
+
 static const test_helper helpers[] = {
     {"small-shm", helper_small_shm},
     {"create-persistent", helper_create_persistent},
+    {"open-failed-create", helper_open_failed_create},
     {NULL, NULL}};
 
 int main(int argc, char **argv) {
@@ -380,7 +554,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_create_syscall_failures),
       cmocka_unit_test(test_open_syscall_failures),
       cmocka_unit_test(test_fallocate_unsupported_falls_back),
+      cmocka_unit_test_teardown(test_failed_create_gives_racers_enoent,
+                                restore_sys),
   };
+  real_sys = shmpool__posix_sys;
   test_dispatch_helper(argc, argv, helpers);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
