@@ -169,9 +169,17 @@ SHMPOOL_EXTERN int shmpool_seg_create(shmpool_seg **seg, const char *name,
  * (never a crash). shmpool_seg_size() is then the exact size given at
  * create. Openers never unlink implicitly.
  *
- * Errors: EINVAL, ENAMETOOLONG, ENOENT (no such name, or it was unlinked),
- * EFORMAT, EACCES (POSIX: the object belongs to another user, refused even
- * for root), ENOMEM, EMFILE, EIO. */
+ * A segment that another process is still creating (reserving its memory
+ * can take seconds) is waited for, for as long as its creator lives: open
+ * then returns the segment, or ENOENT if the create failed. It gives
+ * EFORMAT if the creator died mid-create, and ETIMEDOUT after 60 s with the
+ * creator alive. docs/FORMAT.md describes the protocol; its one guess: on
+ * POSIX, an object of 0 or 64 bytes without a header is waited for until
+ * it is 5 s old (the first system calls of a create).
+ *
+ * Errors: EINVAL, ENAMETOOLONG, ENOENT (no such name, or it was unlinked,
+ * or its create failed), EFORMAT, ETIMEDOUT, EACCES (POSIX: the object
+ * belongs to another user, refused even for root), ENOMEM, EMFILE, EIO. */
 SHMPOOL_EXTERN int shmpool_seg_open(shmpool_seg **seg, const char *name,
                                     unsigned flags);
 

@@ -46,15 +46,22 @@ typedef struct shmpool__plat_map {
   size_t map_size; /* bytes mapped: the whole object */
   intptr_t handle; /* backend-private: Windows keeps the mapping handle */
   /* Backend-private, held from shmpool__plat_seg_create until
-   * shmpool__plat_seg_reserve (or unmap): POSIX the descriptor plus one. */
+   * shmpool__plat_seg_reserve (or unmap): POSIX the descriptor plus one,
+   * Windows the marker of a create in progress (see create). */
   intptr_t pending;
+  /* Set by shmpool__plat_seg_open: 1 if the object may be a create in
+   * progress that has not yet finished writing its head, so that a missing
+   * or torn header is no verdict yet and the caller should look again.
+   * The backend decides this before the caller reads the header: if it
+   * says 0, any head that a creator wrote is complete in the mapping. */
+  int creating;
 } shmpool__plat_map;
 
 /* Longest OS-level name a backend needs for a portable name, with NUL. */
 #define SHMPOOL__OS_NAME_MAX 40
 
 /* The head of a segment: the bytes at offset 0 (the shmpool header) that
- * the creator writes before it reserves the segment's memory. */
+ * the creator writes before anyone can see the object at its full size. */
 #define SHMPOOL__PLAT_HEAD_SIZE 64
 
 /* Creating a segment takes two calls with the head written in between, so
@@ -64,16 +71,28 @@ typedef struct shmpool__plat_map {
  *
  *   shmpool__plat_seg_create   the object exists, zero-filled, mapped;
  *   (the caller writes the head)
- *   shmpool__plat_seg_reserve  its pages are reserved.
+ *   shmpool__plat_seg_reserve  it has its full size and its pages.
  *
  * If reserve fails, the caller marks the header, removes the name with
  * shmpool__plat_seg_unlink and releases the mapping with
- * shmpool__plat_seg_unmap. */
+ * shmpool__plat_seg_unmap. docs/FORMAT.md ("How a segment is created")
+ * describes what openers can see at each step. */
 
-/* Create the object `name` (a validated portable name) exclusively, with
- * exactly `map_size` bytes, zero-filled, accessible to the creating user
- * only, and map it read-write into *map. If with_head is nonzero, the
- * caller writes SHMPOOL__PLAT_HEAD_SIZE bytes at offset 0 next.
+/* Create the object `name` (a validated portable name) exclusively,
+ * accessible to the creating user only, zero-filled, and map it
+ * read-write into *map.
+ *
+ * If with_head is nonzero, the caller writes SHMPOOL__PLAT_HEAD_SIZE bytes
+ * at offset 0 next, and an opener that finds the object before then must
+ * be told so by shmpool__plat_seg_open (map->creating), until reserve:
+ *  - POSIX gives the object only the size of its head here, and reserve
+ *    gives it map_size (except on macOS, where an object can be sized only
+ *    once). An object of size 0 or of exactly the head's size whose status
+ *    changed in the last SHMPOOL__PLAT_YOUNG_MS may be such a create.
+ *  - Windows creates a section at its full size, so the head cannot come
+ *    first; a named event "<name>:creating", made before the section and
+ *    closed by reserve, says so instead, and disappears with its creator.
+ * *map then covers at least the head (POSIX: only the head).
  *
  * Errors: EEXIST (the name exists; nothing was touched), ENOSPC, ENOMEM,
  * EACCES, EMFILE, EIO. On failure the object is removed again (nobody saw
@@ -82,8 +101,8 @@ int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
                              int with_head, shmpool__plat_map *map);
 
 /* Finish a successful shmpool__plat_seg_create, after the head was
- * written: map all map_size bytes into *map, and release map->pending.
- * Called once per create.
+ * written: give the object its full map_size bytes, map all of it into
+ * *map, and release map->pending. Called once per create.
  *
  * flags may contain SHMPOOL_SEG_NORESERVE. Without it the backend reserves
  * the backing store now (POSIX: posix_fallocate where the system has it;
@@ -97,10 +116,18 @@ int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
 int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
                               unsigned flags);
 
+/* How long after its last change (creation, resize) a POSIX object of size
+ * 0 or of the head's size counts as a create that may still write its
+ * head. Only such tiny objects are judged by age: the window it covers is
+ * a few system calls long, so it matters only for a creator that is
+ * stopped or starved right there, or died there. */
+#define SHMPOOL__PLAT_YOUNG_MS 5000
+
 /* Open the existing object `name` and map all of it: read-only if flags has
  * SHMPOOL_SEG_READONLY, else read-write. map_size is the object's size as
  * the OS reports it (possibly rounded up to a page). An object of size 0 is
- * not mapped: return 0 with base NULL and map_size 0.
+ * not mapped: return 0 with base NULL and map_size 0. Unless flags has
+ * SHMPOOL_SEG_RAW, set map->creating as described above.
  *
  * POSIX: an object whose owner is not the effective user is refused with
  * EACCES, also for root.

@@ -21,11 +21,11 @@
 #define SHMPOOL__OPEN_FLAGS                                                    \
   (SHMPOOL_SEG_READONLY | SHMPOOL_SEG_RAW | SHMPOOL_SEG_GLOBAL)
 
-/* How long open tolerates a header that is still being written (the window
- * between the creator's ftruncate and its header write is microseconds),
- * and how long it waits for a creator that is reserving a big segment. */
-#define SHMPOOL__OPEN_TORN_MS 20u
-#define SHMPOOL__OPEN_READY_MS 5000u
+/* The longest an opener waits for a create in progress whose creator is
+ * alive (or cannot be checked): reserving many GiB takes seconds, and a
+ * creator may be stopped (SIGSTOP, a debugger). Past it, open gives
+ * SHMPOOL_ETIMEDOUT rather than hang or call a live segment corrupt. */
+#define SHMPOOL__OPEN_WAIT_MS 60000u
 
 static void shmpool__seg_free(shmpool_seg *seg) {
   free(seg);
@@ -83,7 +83,8 @@ int shmpool__seg_create(shmpool_seg **out, const char *name, size_t size,
   if (seg == NULL)
     return SHMPOOL_ENOMEM;
   if (!raw) {
-    /* Built here, written into the segment between create and reserve. */
+    /* The header names its creator from the start, so that openers wait
+     * exactly as long as the creator lives while it reserves. */
     shmpool__creator_self(&creator);
     seg->creation_id = shmpool__new_creation_id(&creator);
     attrs |= (flags & SHMPOOL_SEG_PERSIST) ? SHMPOOL__ATTR_PERSIST : 0u;
@@ -109,8 +110,8 @@ int shmpool__seg_create(shmpool_seg **out, const char *name, size_t size,
   }
   if (rc != 0)
     goto fail;
-  /* Before reserving, which may take a while: an opener racing us then sees
-   * a valid header that is not yet READY, and waits. */
+  /* From here on the header names us, so openers wait for as long as we
+   * live while we reserve, which may take a while. */
   if (!raw)
     shmpool__hdr_write(seg->map.base, &head);
   rc = shmpool__plat_seg_reserve(&seg->map, map_size, flags);
@@ -137,52 +138,98 @@ fail:
   return rc;
 }
 
-/* Open `name` and validate its header, waiting out a create in progress.
- * On success *map is mapped and *info filled. */
+/* What one look at the object under a name found. */
+typedef enum shmpool__seg_look {
+  SHMPOOL__LOOK_READY,    /* a finished segment: use it */
+  SHMPOOL__LOOK_UNLINKED, /* marked UNLINKED: as good as gone */
+  SHMPOOL__LOOK_PENDING,  /* its header names a creator that has not
+                             finished: wait while the creator lives */
+  SHMPOOL__LOOK_UNBORN,   /* no complete header yet, but the backend says a
+                             create may be writing it: look again */
+  SHMPOOL__LOOK_FOREIGN   /* not a shmpool segment, or corrupt */
+} shmpool__seg_look;
+
+/* Classify the object mapped in *map, filling *info when it has a header.
+ * Everything here is read after the backend judged map->creating, and no
+ * verdict is taken from a header that failed its check: a torn header is
+ * either no verdict yet (creating) or foreign. */
+static shmpool__seg_look shmpool__seg_look_at(const shmpool__plat_map *map,
+                                              shmpool__hdr_info *info) {
+  uint32_t state;
+  if (shmpool__hdr_check(map->base, map->map_size, info) != 0) {
+    /* Still as long as its header: the creator wrote the header and has
+     * not grown the object yet (POSIX). */
+    if (shmpool__hdr_check_head(map->base, map->map_size, info) == 0)
+      return (shmpool__hdr_state(map->base) & SHMPOOL__STATE_UNLINKED)
+                 ? SHMPOOL__LOOK_UNLINKED
+                 : SHMPOOL__LOOK_PENDING;
+    return map->creating ? SHMPOOL__LOOK_UNBORN : SHMPOOL__LOOK_FOREIGN;
+  }
+  state = shmpool__hdr_state(map->base);
+  if (state & SHMPOOL__STATE_UNLINKED)
+    return SHMPOOL__LOOK_UNLINKED;
+  return (state & SHMPOOL__STATE_READY) ? SHMPOOL__LOOK_READY
+                                        : SHMPOOL__LOOK_PENDING;
+}
+
+/* A segment whose header says it is not ready: is its creator still at
+ * work? If the creator is gone, it may have finished (or given the name
+ * up) just before it went, so the state word is read again after the
+ * death was seen: only a segment still unfinished then is one whose
+ * creator died mid-create. */
+static shmpool__seg_look
+shmpool__seg_look_creator(const shmpool__plat_map *map,
+                          const shmpool__hdr_info *info) {
+  if (shmpool__plat_proc_alive(info->creator_pid, info->creator_start) != 0)
+    return SHMPOOL__LOOK_PENDING; /* alive, or cannot tell: wait */
+  if (shmpool__hdr_state(map->base) &
+      (SHMPOOL__STATE_READY | SHMPOOL__STATE_UNLINKED))
+    return SHMPOOL__LOOK_UNBORN; /* changed: look again at once */
+  return SHMPOOL__LOOK_FOREIGN;
+}
+
+/* The pause between looks at a create in progress: short at first (most
+ * creates finish within a millisecond), longer for a long reservation. */
+static void shmpool__seg_pause(unsigned looks) {
+  shmpool__plat_sleep_ms(looks < 50 ? 1u : looks < 250 ? 5u : 20u);
+}
+
+/* Open `name` as a segment with a header, waiting out a create in
+ * progress. Each look opens the name afresh, so a name that was removed
+ * (or now names a newer segment) is seen as such. On success *map is
+ * mapped and *info filled; on failure *map is released. */
 static int shmpool__open_validated(const char *name, unsigned flags,
                                    shmpool__plat_map *map,
                                    shmpool__hdr_info *info) {
-  uint64_t start = shmpool__plat_now_ns();
-  uint64_t torn_until = start + (uint64_t)SHMPOOL__OPEN_TORN_MS * 1000000u;
-  uint64_t ready_until = start + (uint64_t)SHMPOOL__OPEN_READY_MS * 1000000u;
-  uint32_t state;
+  uint64_t deadline =
+      shmpool__plat_now_ns() + (uint64_t)SHMPOOL__OPEN_WAIT_MS * 1000000u;
+  shmpool__seg_look look;
+  unsigned looks;
   int rc;
 
-  for (;;) {
+  for (looks = 0;; looks++) {
     rc = shmpool__plat_seg_open(name, flags, map);
     if (rc != 0)
       return rc;
-    rc = shmpool__hdr_check(map->base, map->map_size, info);
-    if (rc == 0)
-      break;
-    /* A header that is all zero, or torn, while the READY bit is clear may
-     * be a create in progress: give it a moment, then call it foreign. */
-    state =
-        map->map_size >= SHMPOOL__HDR_SIZE ? shmpool__hdr_state(map->base) : 0u;
-    (void)shmpool__plat_seg_unmap(map);
-    if ((state & SHMPOOL__STATE_READY) != 0 ||
-        shmpool__plat_now_ns() >= torn_until)
-      return SHMPOOL_EFORMAT;
-    shmpool__plat_sleep_ms(1);
-  }
-
-  /* The header is complete; wait for the creator to finish reserving. */
-  for (;;) {
-    state = shmpool__hdr_state(map->base);
-    if ((state & SHMPOOL__STATE_UNLINKED) != 0) {
-      rc = SHMPOOL_ENOENT;
-      break;
-    }
-    if ((state & SHMPOOL__STATE_READY) != 0)
+    look = shmpool__seg_look_at(map, info);
+    if (look == SHMPOOL__LOOK_READY)
       return 0;
-    if (shmpool__plat_now_ns() >= ready_until) {
-      rc = SHMPOOL_EFORMAT; /* its creator died mid-create */
+    if (look == SHMPOOL__LOOK_PENDING)
+      look = shmpool__seg_look_creator(map, info);
+    (void)shmpool__plat_seg_unmap(map);
+    shmpool__set_os_error(0);
+    switch (look) {
+    case SHMPOOL__LOOK_UNLINKED:
+      return SHMPOOL_ENOENT;
+    case SHMPOOL__LOOK_FOREIGN:
+      return SHMPOOL_EFORMAT; /* foreign, or its creator died mid-create */
+    default:
       break;
     }
-    shmpool__plat_sleep_ms(1);
+    if (shmpool__plat_now_ns() >= deadline)
+      return SHMPOOL_ETIMEDOUT;
+    shmpool__seg_pause(looks);
   }
-  (void)shmpool__plat_seg_unmap(map);
-  return rc;
 }
 
 int shmpool_seg_open(shmpool_seg **out, const char *name, unsigned flags) {
@@ -359,7 +406,9 @@ int shmpool__seg_inspect(const char *name, unsigned flags,
   if (rc != 0)
     return rc;
   r->os_size = map.map_size;
-  if (shmpool__hdr_check(map.base, map.map_size, &r->info) == 0) {
+  /* A segment still being created may be only as long as its header. */
+  if (shmpool__hdr_check(map.base, map.map_size, &r->info) == 0 ||
+      shmpool__hdr_check_head(map.base, map.map_size, &r->info) == 0) {
     r->kind = (r->info.attrs & SHMPOOL__ATTR_CONTROL) ? SHMPOOL__KIND_CONTROL
                                                       : SHMPOOL__KIND_SEGMENT;
     r->size = r->info.size;

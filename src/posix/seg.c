@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -61,6 +62,16 @@ static int shmpool__posix_reserve(int fd, size_t size, unsigned flags) {
   return shmpool__posix_check_space(fd, size);
 }
 
+/* Whether the object can be given its head before its full size. macOS
+ * refuses a second ftruncate of a shared-memory object (EINVAL), so there
+ * it is sized once and its head written afterwards; openers then judge
+ * any young header-less object as a create in progress. */
+#if defined(__APPLE__)
+#define SHMPOOL__POSIX_HEAD_FIRST 0
+#else
+#define SHMPOOL__POSIX_HEAD_FIRST 1
+#endif
+
 /* map->pending keeps a create's descriptor for reserve, plus one so that
  * a zeroed map (pending 0) holds none. */
 static int shmpool__posix_create_fd(const shmpool__plat_map *map) {
@@ -84,6 +95,7 @@ static int shmpool__posix_map_rw(int fd, size_t size, void **base) {
 int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
                              int with_head, shmpool__plat_map *map) {
   char os_name[SHMPOOL__OS_NAME_MAX];
+  size_t first_size;
   void *base;
   int fd;
   int rc;
@@ -92,6 +104,14 @@ int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
   memset(map, 0, sizeof *map);
   if (!shmpool__posix_fits_off_t(map_size))
     return SHMPOOL_ENOMEM;
+  /* The object first has only the size of its head, and gets its full size
+   * in reserve, after the caller wrote the head, so an opener never sees it
+   * at full size without a complete header: a header-less object of any
+   * other size is no shmpool segment. The window in which it has no head
+   * is short: shm_open, fchmod, ftruncate, mmap, the caller's write. */
+  first_size = with_head && SHMPOOL__POSIX_HEAD_FIRST
+                   ? (size_t)SHMPOOL__PLAT_HEAD_SIZE
+                   : map_size;
   shmpool__posix_os_name(os_name, name);
   fd = shmpool__posix_sys.shm_open(os_name, O_RDWR | O_CREAT | O_EXCL,
                                    S_IRUSR | S_IWUSR);
@@ -106,15 +126,15 @@ int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
   /* A raw segment is sized and mapped once, by reserve. Until then
    * map->map_size is the object's size: reserve grows it if it differs. */
   if (with_head) {
-    if (shmpool__posix_sys.ftruncate(fd, (off_t)map_size) != 0) {
+    if (shmpool__posix_sys.ftruncate(fd, (off_t)first_size) != 0) {
       rc = shmpool__posix_error(errno);
       goto fail;
     }
-    rc = shmpool__posix_map_rw(fd, map_size, &base);
+    rc = shmpool__posix_map_rw(fd, first_size, &base);
     if (rc != 0)
       goto fail;
     map->base = base;
-    map->map_size = map_size;
+    map->map_size = first_size;
   }
   map->pending = (intptr_t)fd + 1;
   return 0;
@@ -143,6 +163,8 @@ int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
   if (rc != 0)
     goto done;
   if (map->map_size != map_size) {
+    /* FreeBSD refuses to map past the end of an object, so the head was
+     * mapped alone: map the whole object now, then drop the head's view. */
     rc = shmpool__posix_map_rw(fd, map_size, &base);
     if (rc != 0)
       goto done;
@@ -157,6 +179,33 @@ done:
   (void)shmpool__posix_sys.close(fd);
   map->pending = 0;
   return rc;
+}
+
+/* Whether the object may be a create whose head is not complete yet: of
+ * size 0 or of exactly the head's size (on systems that write the head
+ * first; anywhere on macOS), and changed within SHMPOOL__PLAT_YOUNG_MS.
+ * The status change time (st_ctime) moves with shm_open's creation and
+ * with every ftruncate; an object that stays tiny and unchanged for that
+ * long has a creator that died or is stopped, or is not ours. A clock
+ * stepped back makes objects look as if from the future: beyond the same
+ * margin they count as old too. */
+static int shmpool__posix_maybe_creating(const struct stat *st) {
+  const int64_t young_ns = (int64_t)SHMPOOL__PLAT_YOUNG_MS * 1000000;
+  struct timespec now;
+  int64_t changed_ns, age_ns;
+  if (SHMPOOL__POSIX_HEAD_FIRST && st->st_size != 0 &&
+      st->st_size != (off_t)SHMPOOL__PLAT_HEAD_SIZE)
+    return 0;
+  if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+    return 0;
+#if defined(__APPLE__)
+  changed_ns =
+      (int64_t)st->st_ctimespec.tv_sec * 1000000000 + st->st_ctimespec.tv_nsec;
+#else
+  changed_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+#endif
+  age_ns = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec) - changed_ns;
+  return age_ns < young_ns && age_ns > -young_ns;
 }
 
 int shmpool__plat_seg_open(const char *name, unsigned flags,
@@ -191,6 +240,10 @@ int shmpool__plat_seg_open(const char *name, unsigned flags,
     goto fail;
   }
   size = (size_t)st.st_size;
+  /* Judged before the caller reads the header: an object that is neither
+   * tiny nor young had its head complete before this fstat saw it. */
+  if ((flags & SHMPOOL_SEG_RAW) == 0)
+    map->creating = shmpool__posix_maybe_creating(&st);
   if (size > 0) {
     base = shmpool__posix_sys.mmap(
         NULL, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED,

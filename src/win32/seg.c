@@ -9,22 +9,68 @@
 #include "internal.h"
 #include "win32/sys.h"
 
+/* The marker of a create in progress: a named event "<name>:creating" in
+ * the segment's namespace. ':' is no portable-name character, so it never
+ * names a segment nor a pool's wake event ("<name>.p"). */
+#define SHMPOOL__WIN_CREATING_SUFFIX ":creating"
+
+/* A section is zero-filled at its full size the moment its name exists, so
+ * an opener can see it before the header is written. The creator holds the
+ * marker from before CreateFileMappingW until the header is complete
+ * (reserve closes it); an opener that finds a header-less section checks
+ * for it. Events die with their last handle, so the marker of a creator
+ * that was killed goes with it: an opener waits exactly as long as the
+ * creator lives. A marker that already exists belongs to a creator racing
+ * us for the same name, which is fine: whichever of us makes the section
+ * holds a marker until its header is written. */
+static int shmpool__win_marker_create(const char *name, unsigned flags,
+                                      shmpool__win_sa *sa, HANDLE *marker) {
+  WCHAR os_name[SHMPOOL__WIN_NAME_MAX];
+  shmpool__win_os_name(os_name, name, SHMPOOL__WIN_CREATING_SUFFIX, flags);
+  *marker = shmpool__win_sys.CreateEventW(&sa->sa, TRUE, FALSE, os_name);
+  if (*marker == NULL)
+    return shmpool__win_error(GetLastError());
+  return 0;
+}
+
+static void shmpool__win_marker_close(shmpool__plat_map *map) {
+  if (map->pending != 0)
+    shmpool__win_sys.CloseHandle((HANDLE)map->pending);
+  map->pending = 0;
+}
+
+static int shmpool__win_marker_exists(const char *name, unsigned flags) {
+  WCHAR os_name[SHMPOOL__WIN_NAME_MAX];
+  HANDLE h;
+  shmpool__win_os_name(os_name, name, SHMPOOL__WIN_CREATING_SUFFIX, flags);
+  h = shmpool__win_sys.OpenEventW(SYNCHRONIZE, FALSE, os_name);
+  if (h == NULL)
+    return 0;
+  shmpool__win_sys.CloseHandle(h);
+  return 1;
+}
+
 int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
                              int with_head, shmpool__plat_map *map) {
   WCHAR os_name[SHMPOOL__WIN_NAME_MAX];
   shmpool__win_sa sa;
   uint64_t size64 = (uint64_t)map_size;
-  HANDLE h;
+  HANDLE h, marker = NULL;
   DWORD err;
   void *base;
   int rc;
 
-  (void)with_head; /* the header is written by the caller, in place */
   memset(map, 0, sizeof *map);
   shmpool__win_os_name(os_name, name, NULL, flags);
   rc = shmpool__win_sa_init(&sa);
   if (rc != 0)
     return rc;
+  /* A raw segment has no header to wait for. */
+  if (with_head) {
+    rc = shmpool__win_marker_create(name, flags, &sa, &marker);
+    if (rc != 0)
+      goto done;
+  }
   /* SEC_COMMIT charges the whole size against the commit limit now, so a
    * segment that cannot be backed fails here (ERROR_COMMITMENT_LIMIT) and
    * never later. It touches no pages, so there is nothing to skip for
@@ -61,8 +107,12 @@ int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
   map->base = base;
   map->map_size = map_size;
   map->handle = (intptr_t)h;
+  map->pending = (intptr_t)marker; /* until the header is written */
+  marker = NULL;
 
 done:
+  if (marker != NULL)
+    shmpool__win_sys.CloseHandle(marker);
   shmpool__win_sa_free(&sa);
   return rc;
 }
@@ -70,10 +120,11 @@ done:
 int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
                               unsigned flags) {
   /* SEC_COMMIT charged the full size at create, and the section was made
-   * at its full size: there is nothing left to do. */
-  (void)map;
+   * at its full size. The header is written now: an opener that no longer
+   * finds the marker finds the header complete. */
   (void)map_size;
   (void)flags;
+  shmpool__win_marker_close(map);
   return 0;
 }
 
@@ -115,6 +166,11 @@ int shmpool__plat_seg_open(const char *name, unsigned flags,
   map->base = base;
   map->map_size = (size_t)info.RegionSize;
   map->handle = (intptr_t)h;
+  /* Checked after the section was opened and before the caller reads its
+   * header: a marker that is gone by now was closed after the header was
+   * written (see shmpool__win_marker_create). */
+  if ((flags & SHMPOOL_SEG_RAW) == 0)
+    map->creating = shmpool__win_marker_exists(name, flags);
   return 0;
 
 fail:
@@ -124,6 +180,7 @@ fail:
 
 int shmpool__plat_seg_unmap(shmpool__plat_map *map) {
   int rc = 0;
+  shmpool__win_marker_close(map); /* a create whose reserve never ran */
   if (map->base != NULL && !shmpool__win_sys.UnmapViewOfFile(map->base))
     rc = shmpool__win_error(GetLastError());
   if (map->handle != 0 && !shmpool__win_sys.CloseHandle((HANDLE)map->handle) &&

@@ -1,8 +1,8 @@
 /* POSIX-only segment behaviour: object mode 0600 whatever the umask,
  * refusal of another user's object (even for root), ENOSPC in a small
  * /dev/shm with nothing left behind, every system call of create and
- * open failing in turn through the backend's system-call table, and an
- * opener racing a create that fails.
+ * open failing in turn through the backend's system-call table, and
+ * openers racing a create that is slow, stopped, torn or failing.
  *
  * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
@@ -539,10 +539,289 @@ static void test_failed_create_gives_racers_enoent(void **state) {
                    SHMPOOL_ENOENT);
 }
 
+/* open-ack NAME SIZE: open NAME until it works, check its size, write 1 to
+ * its first byte (the creator waits for that), close. Only ENOENT may
+ * come before success. */
+static int helper_open_ack(int argc, char **argv) {
+  uint64_t deadline = test_now_ms() + 30000;
+  shmpool_seg *seg;
+  int rc, ready = 0;
+  if (argc != 2)
+    return 2;
+  while (test_now_ms() < deadline) {
+    rc = shmpool_seg_open(&seg, argv[0], 0);
+    if (!ready) {
+      signal_ready(argv[0]);
+      ready = 1;
+    }
+    if (rc == 0) {
+      if (shmpool_seg_size(seg) != (size_t)atol(argv[1]))
+        return 3;
+      *(volatile unsigned char *)shmpool_seg_data(seg) = 1;
+      shmpool_seg_close(seg);
+      return 0;
+    }
+    if (rc != SHMPOOL_ENOENT) {
+      fprintf(stderr, "open-ack: %s\n", shmpool_err_name(rc));
+      return 1;
+    }
+  }
+  return 4;
+}
+
+/* Wait for the first byte of a segment's data to become 1 (open-ack). */
+static int wait_ack(const volatile unsigned char *p) {
+  uint64_t deadline = test_now_ms() + 30000;
+  while (*p != 1) {
+    if (test_now_ms() > deadline)
+      return -1;
+    test_sleep_ms(1);
+  }
+  return 0;
+}
+
+/* create-stopping NAME CALL N: stop this process (SIGSTOP) at the N-th
+ * call of CALL during shmpool_seg_create(NAME, 1 MiB), then wait for an
+ * opener's ack and close. */
+static const char *stop_call;
+static int stop_countdown;
+
+static void maybe_stop(const char *call) {
+  if (strcmp(call, stop_call) == 0 && --stop_countdown == 0)
+    raise(SIGSTOP);
+}
+static int stopping_fchmod(int fd, mode_t mode) {
+  maybe_stop("fchmod");
+  return real_sys.fchmod(fd, mode);
+}
+static int stopping_ftruncate(int fd, off_t len) {
+  maybe_stop("ftruncate");
+  return real_sys.ftruncate(fd, len);
+}
+static void *stopping_mmap(void *a, size_t l, int p, int f, int fd, off_t o) {
+  maybe_stop("mmap");
+  return real_sys.mmap(a, l, p, f, fd, o);
+}
+static int stopping_fallocate(int fd, off_t o, off_t l) {
+  maybe_stop("fallocate");
+  return real_sys.fallocate(fd, o, l);
+}
+
+static int helper_create_stopping(int argc, char **argv) {
+  shmpool_seg *seg;
+  int rc;
+  if (argc != 3)
+    return 2;
+  stop_call = argv[1];
+  stop_countdown = atoi(argv[2]);
+  shmpool__posix_sys.fchmod = stopping_fchmod;
+  shmpool__posix_sys.ftruncate = stopping_ftruncate;
+  shmpool__posix_sys.mmap = stopping_mmap;
+  shmpool__posix_sys.fallocate = stopping_fallocate;
+  rc = shmpool_seg_create(&seg, argv[0], 1u << 20, 0);
+  shmpool__posix_sys = real_sys;
+  if (rc != 0)
+    return 3;
+  rc = wait_ack((const unsigned char *)shmpool_seg_data(seg));
+  shmpool_seg_close(seg);
+  return rc == 0 ? 0 : 4;
+}
+
+/* Whether process pid is stopped (state T in /proc/PID/stat). */
+static int proc_stopped(long pid) {
+  char path[64], buf[512];
+  const char *p;
+  FILE *f;
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  p = fgets(buf, sizeof buf, f);
+  fclose(f);
+  return p != NULL && (p = strrchr(buf, ')')) != NULL && p[2] == 'T';
+}
+
+static void test_creator_stopped_mid_create(void **state) {
+  /* Every step of create, in order: the object exists at size 0 (fchmod);
+   * it has the header's size but no header (the first mmap); it has its
+   * header but not its size (the second ftruncate); it is full size and
+   * reserving (fallocate). An opener must wait out a second at each. */
+  static const char *const stops[][2] = {
+      {"fchmod", "1"}, {"mmap", "1"}, {"ftruncate", "2"}, {"fallocate", "1"}};
+  size_t i;
+  (void)state;
+  if (access("/proc/self/stat", R_OK) != 0) {
+    print_message("skipped: needs /proc to see a stopped process\n");
+    skip();
+  }
+  for (i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+    char name[32], size[16];
+    const char *open_args[3], *create_args[4];
+    test_proc opener, creator;
+    test_exit ex;
+    uint64_t deadline = test_now_ms() + 30000;
+    test_name(name, sizeof name, stops[i][0]);
+    snprintf(size, sizeof size, "%u", 1u << 20);
+    open_args[0] = name;
+    open_args[1] = size;
+    open_args[2] = NULL;
+    create_args[0] = name;
+    create_args[1] = stops[i][0];
+    create_args[2] = stops[i][1];
+    create_args[3] = NULL;
+    assert_int_equal(test_spawn_self(&opener, "open-ack", open_args), 0);
+    assert_int_equal(wait_ready(name), 0);
+    assert_int_equal(test_spawn_self(&creator, "create-stopping", create_args),
+                     0);
+    while (!proc_stopped(creator.pid)) {
+      assert_true(test_now_ms() < deadline);
+      test_sleep_ms(1);
+    }
+    test_sleep_ms(1000);
+    kill((pid_t)creator.pid, SIGCONT);
+    assert_int_equal(test_proc_wait(&opener, 30000, &ex), 0);
+    if (ex.code != 0)
+      fail_msg("opener failed (%d) with the creator stopped at %s", ex.code,
+               stops[i][0]);
+    assert_int_equal(test_proc_wait(&creator, 30000, &ex), 0);
+    assert_int_equal(ex.code, 0);
+  }
+}
+
+static void test_torn_header_is_no_verdict(void **state) {
+  /* A creator that follows docs/FORMAT.md's creation protocol by hand, as
+   * slowly as a starved process might: its header appears a few bytes at a
+   * time, then sits at the object's first size, then waits to be READY.
+   * An opener that reads it half written must look again, not judge. */
+  const size_t size = 4096;
+  size_t i;
+  int round;
+  (void)state;
+  for (round = 0; round < 3; round++) {
+    char name[32], os_name[40], size_arg[16];
+    const char *args[3];
+    shmpool__creator me;
+    shmpool__hdr hdr;
+    test_proc opener;
+    test_exit ex;
+    unsigned char *head, *whole;
+    int fd;
+    test_name(name, sizeof name, "torn");
+    snprintf(os_name, sizeof os_name, "/%s", name);
+    snprintf(size_arg, sizeof size_arg, "%u", (unsigned)size);
+    args[0] = name;
+    args[1] = size_arg;
+    args[2] = NULL;
+    assert_int_equal(test_spawn_self(&opener, "open-ack", args), 0);
+    assert_int_equal(wait_ready(name), 0);
+
+    fd = shm_open(os_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(fchmod(fd, 0600), 0);
+    assert_int_equal(ftruncate(fd, 64), 0);
+    head = (unsigned char *)mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                 fd, 0);
+    assert_true(head != MAP_FAILED);
+    shmpool__creator_self(&me);
+    shmpool__hdr_init(&hdr, size, 0, 42, &me);
+    for (i = 0; i < 64; i += 8) {
+      memcpy(head + i, (unsigned char *)&hdr + i, 8);
+      test_sleep_ms(10); /* torn for 80 ms */
+    }
+    test_sleep_ms(50); /* complete, but the object is 64 bytes */
+    assert_int_equal(ftruncate(fd, (off_t)(64 + size)), 0);
+    whole = (unsigned char *)mmap(NULL, 64 + size, PROT_READ | PROT_WRITE,
+                                  MAP_SHARED, fd, 0);
+    assert_true(whole != MAP_FAILED);
+    munmap(head, 64);
+    close(fd);
+    test_sleep_ms(50); /* full size, not READY */
+    shmpool__hdr_set_state(whole, SHMPOOL__STATE_READY);
+
+    assert_int_equal(wait_ack(whole + 64), 0);
+    assert_int_equal(test_proc_wait(&opener, 30000, &ex), 0);
+    assert_int_equal(ex.code, 0);
+    munmap(whole, 64 + size);
+    assert_int_equal(shm_unlink(os_name), 0);
+  }
+}
+
+static void test_dead_creator_is_reported_at_once(void **state) {
+  /* A header written by a process that died before READY: EFORMAT, and
+   * without waiting for anything. */
+  char name[32], os_name[40];
+  shmpool__creator dead;
+  shmpool__hdr hdr;
+  shmpool_seg *seg;
+  test_exit ex;
+  test_proc child;
+  unsigned char *p;
+  uint64_t t0;
+  int fd;
+  (void)state;
+  test_name(name, sizeof name, "dead");
+  snprintf(os_name, sizeof os_name, "/%s", name);
+  assert_int_equal(test_spawn_self(&child, "exit", NULL), 0);
+  assert_int_equal(test_proc_wait(&child, 30000, &ex), 0); /* reaped */
+  dead.pid = (uint64_t)child.pid;
+  dead.start = 0;
+  fd = shm_open(os_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, 64 + 4096), 0);
+  p = (unsigned char *)mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                            0);
+  assert_true(p != MAP_FAILED);
+  close(fd);
+  shmpool__hdr_init(&hdr, 4096, 0, 7, &dead);
+  memcpy(p, &hdr, sizeof hdr);
+  t0 = test_now_ms();
+  assert_int_equal(shmpool_seg_open(&seg, name, 0), SHMPOOL_EFORMAT);
+  assert_true(test_now_ms() - t0 < 1000);
+  munmap(p, 64);
+  assert_int_equal(shm_unlink(os_name), 0);
+}
+
+static void test_headerless_leftover_is_foreign(void **state) {
+  /* An empty object can be a create in its first system calls, so it is
+   * given SHMPOOL__PLAT_YOUNG_MS from its creation; after that it is
+   * foreign (a creator that died right there), never waited for forever.
+   * A young object of any other size without a header is foreign at once:
+   * shmpool never shows one. */
+  char name[32], os_name[40];
+  shmpool_seg *seg;
+  uint64_t t0, dt;
+  int fd;
+  (void)state;
+  test_name(name, sizeof name, "empty");
+  snprintf(os_name, sizeof os_name, "/%s", name);
+  fd = shm_open(os_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  assert_true(fd >= 0);
+  t0 = test_now_ms();
+  assert_int_equal(shmpool_seg_open(&seg, name, 0), SHMPOOL_EFORMAT);
+  dt = test_now_ms() - t0;
+  assert_true(dt + 100 >= SHMPOOL__PLAT_YOUNG_MS); /* it did wait... */
+  assert_true(dt < SHMPOOL__PLAT_YOUNG_MS + 5000); /* ...and stopped */
+  assert_int_equal(ftruncate(fd, 100), 0);         /* young, but not tiny */
+  t0 = test_now_ms();
+  assert_int_equal(shmpool_seg_open(&seg, name, 0), SHMPOOL_EFORMAT);
+  assert_true(test_now_ms() - t0 < 1000);
+  close(fd);
+  assert_int_equal(shm_unlink(os_name), 0);
+}
+
+static int helper_exit(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  return 0;
+}
+
 static const test_helper helpers[] = {
     {"small-shm", helper_small_shm},
     {"create-persistent", helper_create_persistent},
     {"open-failed-create", helper_open_failed_create},
+    {"open-ack", helper_open_ack},
+    {"create-stopping", helper_create_stopping},
+    {"exit", helper_exit},
     {NULL, NULL}};
 
 int main(int argc, char **argv) {
@@ -556,6 +835,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_fallocate_unsupported_falls_back),
       cmocka_unit_test_teardown(test_failed_create_gives_racers_enoent,
                                 restore_sys),
+      cmocka_unit_test(test_creator_stopped_mid_create),
+      cmocka_unit_test(test_torn_header_is_no_verdict),
+      cmocka_unit_test(test_dead_creator_is_reported_at_once),
+      cmocka_unit_test(test_headerless_leftover_is_foreign),
   };
   real_sys = shmpool__posix_sys;
   test_dispatch_helper(argc, argv, helpers);
