@@ -216,6 +216,20 @@ SHMPOOL_EXTERN int shmpool_seg_close(shmpool_seg *seg);
  * died). Mappings that are already open stay valid; new opens fail with
  * ENOENT.
  *
+ * Exactly one caller removes a segment's name: this call, the owner's
+ * shmpool_seg_close and a failed create each mark the header UNLINKED
+ * atomically first, and only the one that set the mark removes the name.
+ * ENOENT therefore also means "someone else is unlinking it"; the name is
+ * then never removed twice, so a newer segment created under it in between
+ * is safe. A segment whose create has not written its header yet is waited
+ * for so that it can be marked (as open does: up to 5 s on POSIX).
+ *
+ * Raw (headerless) segments cannot be marked: the object that has the name
+ * at that moment is removed, and a raw owner's close does the same, so a
+ * raw segment unlinked by name while its owner holds it can cost a newer
+ * object of that name its name at the owner's close (create raw segments
+ * that you unlink by name with SHMPOOL_SEG_PERSIST).
+ *
  * Errors: EINVAL, ENAMETOOLONG, ENOENT, EACCES.
  * Windows: there is no unlink. The header is marked unlinked so that new
  * opens fail with ENOENT, and the object disappears when its last handle

@@ -140,18 +140,22 @@ int shmpool__plat_seg_open(const char *name, unsigned flags,
  * Errors: EIO (the handle state is released anyway). */
 int shmpool__plat_seg_unmap(shmpool__plat_map *map);
 
-/* What the portable layer did to the object's header before unlinking. */
+/* Why the portable layer removes a name. */
 typedef enum shmpool__unlink_mark {
-  SHMPOOL__UNLINK_RAW = 0,       /* no shmpool header: nothing marked */
-  SHMPOOL__UNLINK_MARKED = 1,    /* UNLINKED state set just now */
-  SHMPOOL__UNLINK_WAS_MARKED = 2 /* UNLINKED state was already set */
+  /* No shmpool header: nothing could be marked or claimed. */
+  SHMPOOL__UNLINK_RAW = 0,
+  /* The caller flipped the header's UNLINKED bit from 0 to 1, so it is the
+   * one caller that removes this segment's name. Any other caller that
+   * finds the bit set leaves the name alone: by then it may belong to a
+   * newer segment. */
+  SHMPOOL__UNLINK_CLAIMED = 1
 } shmpool__unlink_mark;
 
 /* Remove the name `name` (flags: SHMPOOL_SEG_GLOBAL), so new opens fail.
  *
- * POSIX removes the name whatever `mark` says (shm_unlink). Windows cannot
- * remove a name from a live object: the header mark is the removal, so it
- * returns 0 for MARKED, ENOENT for WAS_MARKED and ENOTSUP for RAW.
+ * POSIX removes the name (shm_unlink). Windows cannot remove a name from
+ * a live object: the claimed UNLINKED mark is the removal, so it returns 0
+ * for CLAIMED and ENOTSUP for RAW; the object goes with its last handle.
  *
  * Errors: ENOENT, EACCES, ENOTSUP, EIO. */
 int shmpool__plat_seg_unlink(const char *name, unsigned flags,

@@ -48,7 +48,7 @@ static void shmpool__seg_abandon(const char *name, unsigned flags,
   if (flags & SHMPOOL_SEG_RAW)
     (void)shmpool__plat_seg_unlink(name, flags, SHMPOOL__UNLINK_RAW);
   else if (shmpool__hdr_claim_unlink(map->base))
-    (void)shmpool__plat_seg_unlink(name, flags, SHMPOOL__UNLINK_MARKED);
+    (void)shmpool__plat_seg_unlink(name, flags, SHMPOOL__UNLINK_CLAIMED);
   (void)shmpool__plat_seg_unmap(map);
   shmpool__set_os_error(os_error);
 }
@@ -302,23 +302,35 @@ void shmpool__seg_ref(shmpool_seg *seg) {
   (void)shmpool__fetch_add32(&seg->refs, 1);
 }
 
+/* Remove the name of a segment whose header this caller claimed (see
+ * shmpool__hdr_claim_unlink). If the OS refuses, the name stays: give the
+ * claim back, so that the segment stays openable and a later unlink can
+ * claim it again. ENOENT (someone removed the object behind shmpool's
+ * back, rm /dev/shm/...) leaves it unlinked, as claimed. */
+static int shmpool__seg_unlink_claimed(const char *name, unsigned flags,
+                                       void *base) {
+  int rc = shmpool__plat_seg_unlink(name, flags, SHMPOOL__UNLINK_CLAIMED);
+  if (rc != 0 && rc != SHMPOOL_ENOENT)
+    shmpool__hdr_unclaim_unlink(base);
+  return rc;
+}
+
 /* Give up the name of a segment we own, once. */
 static int shmpool__seg_unlink_owned(shmpool_seg *seg) {
-  shmpool__unlink_mark mark = SHMPOOL__UNLINK_RAW;
   int rc;
   if (!seg->owner || seg->unlinked)
     return 0;
   seg->unlinked = 1;
-  if ((seg->flags & SHMPOOL_SEG_RAW) == 0) {
-    /* Someone already unlinked the name (shmpool_seg_unlink marks the
-     * header first): the name may now belong to a new segment, which we
-     * must not remove. */
-    if (shmpool__hdr_state(seg->map.base) & SHMPOOL__STATE_UNLINKED)
-      return 0;
-    shmpool__hdr_set_state(seg->map.base, SHMPOOL__STATE_UNLINKED);
-    mark = SHMPOOL__UNLINK_MARKED;
+  if (seg->flags & SHMPOOL_SEG_RAW) {
+    /* No header to claim: see shmpool_seg_unlink in shmpool.h. */
+    rc = shmpool__plat_seg_unlink(seg->name, seg->flags, SHMPOOL__UNLINK_RAW);
+  } else if (shmpool__hdr_claim_unlink(seg->map.base)) {
+    rc = shmpool__seg_unlink_claimed(seg->name, seg->flags, seg->map.base);
+  } else {
+    /* shmpool_seg_unlink claimed it first; it removes the name, which may
+     * belong to a newer segment by now: not ours to touch. */
+    rc = 0;
   }
-  rc = shmpool__plat_seg_unlink(seg->name, seg->flags, mark);
   /* ENOENT: removed behind our back (rm /dev/shm/...). ENOTSUP: a raw
    * segment on Windows, which goes when its last handle closes, the
    * nearest Windows has to unlink. Neither is a failure of close. */
@@ -363,9 +375,11 @@ int shmpool_seg_close(shmpool_seg *seg) {
 }
 
 int shmpool_seg_unlink_flags(const char *name, unsigned flags) {
+  uint64_t deadline =
+      shmpool__plat_now_ns() + (uint64_t)SHMPOOL__OPEN_WAIT_MS * 1000000u;
   shmpool__plat_map map;
   shmpool__hdr_info info;
-  shmpool__unlink_mark mark = SHMPOOL__UNLINK_RAW;
+  unsigned looks;
   int rc;
 
   shmpool__set_os_error(0);
@@ -373,19 +387,32 @@ int shmpool_seg_unlink_flags(const char *name, unsigned flags) {
     return SHMPOOL_EINVAL;
   if ((rc = shmpool_name_check(name)) != 0)
     return rc;
-  memset(&map, 0, sizeof map);
-  rc = shmpool__plat_seg_open(name, flags, &map);
-  if (rc != 0)
-    return rc;
-  if (shmpool__hdr_check(map.base, map.map_size, &info) == 0) {
-    if (shmpool__hdr_state(map.base) & SHMPOOL__STATE_UNLINKED) {
-      mark = SHMPOOL__UNLINK_WAS_MARKED;
-    } else {
-      shmpool__hdr_set_state(map.base, SHMPOOL__STATE_UNLINKED);
-      mark = SHMPOOL__UNLINK_MARKED;
+  for (looks = 0;; looks++) {
+    rc = shmpool__plat_seg_open(name, flags, &map);
+    if (rc != 0)
+      return rc;
+    if (shmpool__hdr_check(map.base, map.map_size, &info) == 0 ||
+        shmpool__hdr_check_head(map.base, map.map_size, &info) == 0)
+      break; /* a header, ready or not: claim it */
+    /* A create that has not written its header yet would claim nothing
+     * on failure or close: wait until it has, rather than remove its name
+     * as a raw object's. */
+    if (!map.creating || shmpool__plat_now_ns() >= deadline) {
+      rc = shmpool__plat_seg_unlink(name, flags, SHMPOOL__UNLINK_RAW);
+      (void)shmpool__plat_seg_unmap(&map);
+      return rc;
     }
+    (void)shmpool__plat_seg_unmap(&map);
+    shmpool__seg_pause(looks);
   }
-  rc = shmpool__plat_seg_unlink(name, flags, mark);
+  if (shmpool__hdr_claim_unlink(map.base)) {
+    rc = shmpool__seg_unlink_claimed(name, flags, map.base);
+  } else {
+    /* Its owner's close, or another unlink, claimed it first and removes
+     * the name; by the time we would, it may name a newer segment. */
+    shmpool__set_os_error(0);
+    rc = SHMPOOL_ENOENT;
+  }
   (void)shmpool__plat_seg_unmap(&map);
   return rc;
 }

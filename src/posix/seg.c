@@ -278,7 +278,7 @@ int shmpool__plat_seg_unlink(const char *name, unsigned flags,
                              shmpool__unlink_mark mark) {
   char os_name[SHMPOOL__OS_NAME_MAX];
   (void)flags; /* POSIX has one namespace */
-  (void)mark;  /* POSIX removes the name whatever the header says */
+  (void)mark;  /* the caller decided that this name is its to remove */
   shmpool__posix_os_name(os_name, name);
   if (shmpool__posix_sys.shm_unlink(os_name) != 0)
     return shmpool__posix_error(errno);

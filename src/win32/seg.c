@@ -193,20 +193,15 @@ int shmpool__plat_seg_unmap(shmpool__plat_map *map) {
 int shmpool__plat_seg_unlink(const char *name, unsigned flags,
                              shmpool__unlink_mark mark) {
   /* Windows has no unlink: a named section lives until its last handle
-   * and view are gone. The UNLINKED mark in the header makes new opens
-   * fail with ENOENT, which is the observable half of unlink. */
+   * and view are gone. The UNLINKED mark in the header, which the caller
+   * claimed, makes new opens fail with ENOENT: the observable half of
+   * unlink. */
   (void)name;
   (void)flags;
-  switch (mark) {
-  case SHMPOOL__UNLINK_MARKED:
+  if (mark == SHMPOOL__UNLINK_CLAIMED)
     return 0;
-  case SHMPOOL__UNLINK_WAS_MARKED:
-    shmpool__set_os_error(0);
-    return SHMPOOL_ENOENT;
-  default:
-    shmpool__set_os_error(0);
-    return SHMPOOL_ENOTSUP;
-  }
+  shmpool__set_os_error(0);
+  return SHMPOOL_ENOTSUP;
 }
 
 int shmpool__plat_seg_list(unsigned flags,

@@ -1,8 +1,9 @@
 /* POSIX-only segment behaviour: object mode 0600 whatever the umask,
  * refusal of another user's object (even for root), ENOSPC in a small
  * /dev/shm with nothing left behind, every system call of create and
- * open failing in turn through the backend's system-call table, and
- * openers racing a create that is slow, stopped, torn or failing.
+ * open failing in turn through the backend's system-call table, openers
+ * racing a create that is slow, stopped, torn or failing, and exactly one
+ * remover per name.
  *
  * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
@@ -809,6 +810,89 @@ static void test_headerless_leftover_is_foreign(void **state) {
   assert_int_equal(shm_unlink(os_name), 0);
 }
 
+/* ---- exactly one remover per name --------------------------------------- */
+
+/* owner-loop NAME ROUNDS: create NAME and close it (which unlinks it),
+ * again and again; another owner-loop competes for the name, and
+ * unlink-loops remove it by name meanwhile. Exit status: the number of
+ * unclaimed removals seen (see checking_shm_unlink), or 100 + an error. */
+static int helper_owner_loop(int argc, char **argv) {
+  int rounds, done = 0, rc;
+  uint64_t deadline = test_now_ms() + 60000;
+  shmpool_seg *seg;
+  if (argc != 2)
+    return 100;
+  rounds = atoi(argv[1]);
+  watch_unlinks(argv[0]);
+  while (done < rounds && test_now_ms() < deadline) {
+    rc = shmpool_seg_create(&seg, argv[0], 4096, 0);
+    if (rc == SHMPOOL_EEXIST)
+      continue; /* the other owner has it */
+    if (rc != 0)
+      return 101;
+    if ((rc = shmpool_seg_close(seg)) != 0) {
+      fprintf(stderr, "owner-loop: close: %s\n", shmpool_err_name(rc));
+      return 102;
+    }
+    done++;
+  }
+  if (done < rounds)
+    return 103;
+  return unlink_unmarked < 99 ? unlink_unmarked : 99;
+}
+
+/* unlink-loop NAME MS: shmpool_seg_unlink(NAME) for MS milliseconds. */
+static int helper_unlink_loop(int argc, char **argv) {
+  uint64_t end;
+  int rc;
+  if (argc != 2)
+    return 100;
+  end = test_now_ms() + (uint64_t)atol(argv[1]);
+  watch_unlinks(argv[0]);
+  while (test_now_ms() < end) {
+    rc = shmpool_seg_unlink(argv[0]);
+    if (rc != 0 && rc != SHMPOOL_ENOENT) {
+      fprintf(stderr, "unlink-loop: %s\n", shmpool_err_name(rc));
+      return 101;
+    }
+  }
+  return unlink_unmarked < 99 ? unlink_unmarked : 99;
+}
+
+static void test_one_remover_per_name(void **state) {
+  /* Two owners create and close the same name in turn while two other
+   * processes unlink it by name: whoever removes the name must be the one
+   * that claimed the segment under it, never a caller that looked at an
+   * older segment while a newer one took the name. */
+  enum { OWNERS = 2, UNLINKERS = 2 };
+  test_proc procs[OWNERS + UNLINKERS];
+  const char *args[3];
+  char name[32];
+  test_exit ex;
+  int i, failures = 0;
+  (void)state;
+  test_name(name, sizeof name, "once");
+  args[0] = name;
+  args[2] = NULL;
+  for (i = 0; i < OWNERS + UNLINKERS; i++) {
+    args[1] = i < OWNERS ? "3000" : "4000";
+    assert_int_equal(test_spawn_self(&procs[i],
+                                     i < OWNERS ? "owner-loop" : "unlink-loop",
+                                     args),
+                     0);
+  }
+  for (i = 0; i < OWNERS + UNLINKERS; i++) {
+    assert_int_equal(test_proc_wait(&procs[i], 90000, &ex), 0);
+    if (ex.code != 0) {
+      print_message("%s %d: exit %d\n", i < OWNERS ? "owner" : "unlinker", i,
+                    ex.code);
+      failures++;
+    }
+  }
+  assert_int_equal(failures, 0);
+  (void)shmpool_seg_unlink(name);
+}
+
 static int helper_exit(int argc, char **argv) {
   (void)argc;
   (void)argv;
@@ -821,6 +905,8 @@ static const test_helper helpers[] = {
     {"open-failed-create", helper_open_failed_create},
     {"open-ack", helper_open_ack},
     {"create-stopping", helper_create_stopping},
+    {"owner-loop", helper_owner_loop},
+    {"unlink-loop", helper_unlink_loop},
     {"exit", helper_exit},
     {NULL, NULL}};
 
@@ -839,6 +925,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_torn_header_is_no_verdict),
       cmocka_unit_test(test_dead_creator_is_reported_at_once),
       cmocka_unit_test(test_headerless_leftover_is_foreign),
+      cmocka_unit_test(test_one_remover_per_name),
   };
   real_sys = shmpool__posix_sys;
   test_dispatch_helper(argc, argv, helpers);
