@@ -92,7 +92,8 @@ typedef struct shmpool__plat_map {
  *  - Windows creates a section at its full size, so the head cannot come
  *    first; a named event "<name>:creating", made before the section and
  *    closed by reserve, says so instead, and disappears with its creator.
- * *map then covers at least the head (POSIX: only the head).
+ * *map then covers at least the head (Linux maps the whole segment even
+ * though the object is shorter yet; FreeBSD only the head).
  *
  * Errors: EEXIST (the name exists; nothing was touched), ENOSPC, ENOMEM,
  * EACCES, EMFILE, EIO. On failure the object is removed again (nobody saw

@@ -72,6 +72,17 @@ static int shmpool__posix_reserve(int fd, size_t size, unsigned flags) {
 #define SHMPOOL__POSIX_HEAD_FIRST 1
 #endif
 
+/* Whether a mapping may reach past the end of its object (its pages there
+ * fault until the object grows). Linux allows it, so create maps the whole
+ * segment once, while the object is only as long as its head; FreeBSD
+ * refuses (EINVAL), so there the head is mapped alone and reserve maps the
+ * grown object again, two more system calls per create. */
+#if defined(__linux__)
+#define SHMPOOL__POSIX_MAP_AHEAD 1
+#else
+#define SHMPOOL__POSIX_MAP_AHEAD 0
+#endif
+
 /* map->pending keeps a create's descriptor for reserve, plus one so that
  * a zeroed map (pending 0) holds none. */
 static int shmpool__posix_create_fd(const shmpool__plat_map *map) {
@@ -123,18 +134,19 @@ int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
     rc = shmpool__posix_error(errno);
     goto fail;
   }
-  /* A raw segment is sized and mapped once, by reserve. Until then
-   * map->map_size is the object's size: reserve grows it if it differs. */
+  /* A raw segment is sized and mapped once, by reserve. */
   if (with_head) {
+    size_t mapped =
+        SHMPOOL__POSIX_MAP_AHEAD ? map_size : first_size; /* see above */
     if (shmpool__posix_sys.ftruncate(fd, (off_t)first_size) != 0) {
       rc = shmpool__posix_error(errno);
       goto fail;
     }
-    rc = shmpool__posix_map_rw(fd, first_size, &base);
+    rc = shmpool__posix_map_rw(fd, mapped, &base);
     if (rc != 0)
       goto fail;
     map->base = base;
-    map->map_size = first_size;
+    map->map_size = mapped;
   }
   map->pending = (intptr_t)fd + 1;
   return 0;
@@ -154,8 +166,12 @@ int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
   void *base;
   int rc;
 
-  if (map->map_size != map_size &&
-      shmpool__posix_sys.ftruncate(fd, (off_t)map_size) != 0) {
+  /* The object is at its full size already only where it cannot be sized
+   * twice (macOS, with a head): a raw object is empty, and elsewhere a
+   * headed one is as long as its head. */
+  int grown = !SHMPOOL__POSIX_HEAD_FIRST && map->base != NULL;
+
+  if (!grown && shmpool__posix_sys.ftruncate(fd, (off_t)map_size) != 0) {
     rc = shmpool__posix_error(errno);
     goto done;
   }
@@ -163,8 +179,8 @@ int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
   if (rc != 0)
     goto done;
   if (map->map_size != map_size) {
-    /* FreeBSD refuses to map past the end of an object, so the head was
-     * mapped alone: map the whole object now, then drop the head's view. */
+    /* Nothing was mapped (raw) or only the head (FreeBSD): map the whole
+     * object now, then drop the head's view. */
     rc = shmpool__posix_map_rw(fd, map_size, &base);
     if (rc != 0)
       goto done;
