@@ -185,9 +185,17 @@ SHMPOOL_EXTERN int shmpool_seg_create(shmpool_seg **seg, const char *name,
  * (never a crash). shmpool_seg_size() is then the exact size given at
  * create. Openers never unlink implicitly.
  *
- * Errors: EINVAL, ENAMETOOLONG, ENOENT (no such name, or it was unlinked),
- * EFORMAT, EACCES (POSIX: the object belongs to another user, refused even
- * for root), ENOMEM, EMFILE, EIO. */
+ * A segment that another process is still creating (reserving its memory
+ * can take seconds) is waited for, for as long as its creator lives: open
+ * then returns the segment, or ENOENT if the create failed. It gives
+ * EFORMAT if the creator died mid-create, and ETIMEDOUT after 60 s with the
+ * creator alive. docs/FORMAT.md describes the protocol; its one guess: on
+ * POSIX, an object of 0 or 64 bytes without a header is waited for until
+ * it is 5 s old (the first system calls of a create).
+ *
+ * Errors: EINVAL, ENAMETOOLONG, ENOENT (no such name, or it was unlinked,
+ * or its create failed), EFORMAT, ETIMEDOUT, EACCES (POSIX: the object
+ * belongs to another user, refused even for root), ENOMEM, EMFILE, EIO. */
 SHMPOOL_EXTERN int shmpool_seg_open(shmpool_seg **seg, const char *name,
                                     unsigned flags);
 
@@ -223,6 +231,20 @@ SHMPOOL_EXTERN int shmpool_seg_close(shmpool_seg *seg);
 /** Remove a name explicitly (for a persistent segment, or one whose creator
  * died). Mappings that are already open stay valid; new opens fail with
  * ENOENT.
+ *
+ * Exactly one caller removes a segment's name: this call, the owner's
+ * shmpool_seg_close and a failed create each mark the header UNLINKED
+ * atomically first, and only the one that set the mark removes the name.
+ * ENOENT therefore also means "someone else is unlinking it"; the name is
+ * then never removed twice, so a newer segment created under it in between
+ * is safe. A segment whose create has not written its header yet is waited
+ * for so that it can be marked (as open does: up to 5 s on POSIX).
+ *
+ * Raw (headerless) segments cannot be marked: the object that has the name
+ * at that moment is removed, and a raw owner's close does the same, so a
+ * raw segment unlinked by name while its owner holds it can cost a newer
+ * object of that name its name at the owner's close (create raw segments
+ * that you unlink by name with SHMPOOL_SEG_PERSIST).
  *
  * Errors: EINVAL, ENAMETOOLONG, ENOENT, EACCES.
  * Windows: there is no unlink. The header is marked unlinked so that new

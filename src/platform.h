@@ -55,38 +55,90 @@ typedef struct shmpool__plat_map {
   void *base;      /* start of the mapping (NULL when map_size is 0) */
   size_t map_size; /* bytes mapped: the whole object */
   intptr_t handle; /* backend-private: Windows keeps the mapping handle */
+  /* Backend-private, held from shmpool__plat_seg_create until
+   * shmpool__plat_seg_reserve (or unmap): POSIX the descriptor plus one,
+   * Windows the marker of a create in progress (see create). */
+  intptr_t pending;
+  /* Set by shmpool__plat_seg_open: 1 if the object may be a create in
+   * progress that has not yet finished writing its head, so that a missing
+   * or torn header is no verdict yet and the caller should look again.
+   * The backend decides this before the caller reads the header: if it
+   * says 0, any head that a creator wrote is complete in the mapping. */
+  int creating;
 } shmpool__plat_map;
 
 /* Longest OS-level name a backend needs for a portable name, with NUL. */
 #define SHMPOOL__OS_NAME_MAX 40
 
-/* Called by shmpool__plat_seg_create once the new object is mapped and
- * before its pages are reserved, so the portable layer can write a header
- * that tells concurrent openers a create is in progress. */
-typedef void (*shmpool__plat_prepare_fn)(void *base, void *ctx);
+/* The head of a segment: the bytes at offset 0 (the shmpool header) that
+ * the creator writes before anyone can see the object at its full size. */
+#define SHMPOOL__PLAT_HEAD_SIZE 64
 
-/* Create the object `name` (a validated portable name) exclusively, with
- * exactly `map_size` bytes, zero-filled, accessible to the creating user
- * only, and map all of it read-write into *map. Once mapped, call
- * prepare(base, ctx) (prepare may be NULL), then reserve.
+/* Creating a segment takes two calls with the head written in between, so
+ * that the portable layer writes the header itself and can mark it between
+ * a failure and the removal of the name (a racing opener then sees
+ * UNLINKED and reports ENOENT at once):
  *
- * flags may contain SHMPOOL_SEG_GLOBAL (Windows namespace) and
- * SHMPOOL_SEG_NORESERVE. Without NORESERVE the backend reserves the backing
- * store now (POSIX: posix_fallocate where the system has it; Windows:
- * SEC_COMMIT), so that running out of memory is reported here as ENOSPC or
- * ENOMEM and never later as a fault. With NORESERVE it only checks that the
- * backing file system has room for map_size bytes, where it can tell.
+ *   shmpool__plat_seg_create   the object exists, zero-filled, mapped;
+ *   (the caller writes the head)
+ *   shmpool__plat_seg_reserve  it has its full size and its pages.
+ *
+ * If reserve fails, the caller marks the header, removes the name with
+ * shmpool__plat_seg_unlink and releases the mapping with
+ * shmpool__plat_seg_unmap. docs/FORMAT.md ("How a segment is created")
+ * describes what openers can see at each step. */
+
+/* Create the object `name` (a validated portable name) exclusively,
+ * accessible to the creating user only, zero-filled, and map it
+ * read-write into *map.
+ *
+ * If with_head is nonzero, the caller writes SHMPOOL__PLAT_HEAD_SIZE bytes
+ * at offset 0 next, and an opener that finds the object before then must
+ * be told so by shmpool__plat_seg_open (map->creating), until reserve:
+ *  - POSIX gives the object only the size of its head here, and reserve
+ *    gives it map_size (except on macOS, where an object can be sized only
+ *    once). An object of size 0 or of exactly the head's size whose status
+ *    changed in the last SHMPOOL__PLAT_YOUNG_MS may be such a create.
+ *  - Windows creates a section at its full size, so the head cannot come
+ *    first; a named event "<name>:creating", made before the section and
+ *    closed by reserve, says so instead, and disappears with its creator.
+ * *map then covers at least the head (Linux maps the whole segment even
+ * though the object is shorter yet; FreeBSD only the head).
  *
  * Errors: EEXIST (the name exists; nothing was touched), ENOSPC, ENOMEM,
- * EACCES, EMFILE, EIO. On any failure the object is removed again. */
+ * EACCES, EMFILE, EIO. On failure the object is removed again (nobody saw
+ * a head in it) and *map is zeroed. */
 int shmpool__plat_seg_create(const char *name, size_t map_size, unsigned flags,
-                             shmpool__plat_map *map,
-                             shmpool__plat_prepare_fn prepare, void *ctx);
+                             int with_head, shmpool__plat_map *map);
+
+/* Finish a successful shmpool__plat_seg_create, after the head was
+ * written: give the object its full map_size bytes, map all of it into
+ * *map, and release map->pending. Called once per create.
+ *
+ * flags may contain SHMPOOL_SEG_NORESERVE. Without it the backend reserves
+ * the backing store now (POSIX: posix_fallocate where the system has it;
+ * Windows: SEC_COMMIT did it at create), so that running out of memory is
+ * reported here as ENOSPC or ENOMEM and never later as a fault. With it,
+ * the backend only checks that the backing file system has room for
+ * map_size bytes, where it can tell.
+ *
+ * Errors: ENOSPC, ENOMEM, EIO. On failure the object and its name stay,
+ * and *map still covers the head: the caller marks and removes them. */
+int shmpool__plat_seg_reserve(shmpool__plat_map *map, size_t map_size,
+                              unsigned flags);
+
+/* How long after its last change (creation, resize) a POSIX object of size
+ * 0 or of the head's size counts as a create that may still write its
+ * head. Only such tiny objects are judged by age: the window it covers is
+ * a few system calls long, so it matters only for a creator that is
+ * stopped or starved right there, or died there. */
+#define SHMPOOL__PLAT_YOUNG_MS 5000
 
 /* Open the existing object `name` and map all of it: read-only if flags has
  * SHMPOOL_SEG_READONLY, else read-write. map_size is the object's size as
  * the OS reports it (possibly rounded up to a page). An object of size 0 is
- * not mapped: return 0 with base NULL and map_size 0.
+ * not mapped: return 0 with base NULL and map_size 0. Unless flags has
+ * SHMPOOL_SEG_RAW, set map->creating as described above.
  *
  * POSIX: an object whose owner is not the effective user is refused with
  * EACCES, also for root.
@@ -99,18 +151,22 @@ int shmpool__plat_seg_open(const char *name, unsigned flags,
  * Errors: EIO (the handle state is released anyway). */
 int shmpool__plat_seg_unmap(shmpool__plat_map *map);
 
-/* What the portable layer did to the object's header before unlinking. */
+/* Why the portable layer removes a name. */
 typedef enum shmpool__unlink_mark {
-  SHMPOOL__UNLINK_RAW = 0,       /* no shmpool header: nothing marked */
-  SHMPOOL__UNLINK_MARKED = 1,    /* UNLINKED state set just now */
-  SHMPOOL__UNLINK_WAS_MARKED = 2 /* UNLINKED state was already set */
+  /* No shmpool header: nothing could be marked or claimed. */
+  SHMPOOL__UNLINK_RAW = 0,
+  /* The caller flipped the header's UNLINKED bit from 0 to 1, so it is the
+   * one caller that removes this segment's name. Any other caller that
+   * finds the bit set leaves the name alone: by then it may belong to a
+   * newer segment. */
+  SHMPOOL__UNLINK_CLAIMED = 1
 } shmpool__unlink_mark;
 
 /* Remove the name `name` (flags: SHMPOOL_SEG_GLOBAL), so new opens fail.
  *
- * POSIX removes the name whatever `mark` says (shm_unlink). Windows cannot
- * remove a name from a live object: the header mark is the removal, so it
- * returns 0 for MARKED, ENOENT for WAS_MARKED and ENOTSUP for RAW.
+ * POSIX removes the name (shm_unlink). Windows cannot remove a name from
+ * a live object: the claimed UNLINKED mark is the removal, so it returns 0
+ * for CLAIMED and ENOTSUP for RAW; the object goes with its last handle.
  *
  * Errors: ENOENT, EACCES, ENOTSUP, EIO. */
 int shmpool__plat_seg_unlink(const char *name, unsigned flags,

@@ -14,8 +14,25 @@
 
 #include <cmocka.h>
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <unistd.h>
+#endif
+
 #include "shmpool.h"
 #include "support.h"
+
+static unsigned cpu_count(void) {
+#if defined(_WIN32)
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  return si.dwNumberOfProcessors > 0 ? (unsigned)si.dwNumberOfProcessors : 1u;
+#else
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (unsigned)n : 1u;
+#endif
+}
 
 /* ---- helper roles (run in a child process) ---------------------------- */
 
@@ -78,7 +95,111 @@ static int helper_open_loop(int argc, char **argv) {
   return 4;
 }
 
-static const test_helper helpers[] = {{"write", helper_write},
+/* Round r of a race: its name and its size (4 KiB to 4 MiB, so that some
+ * creates spend a while reserving). */
+static void race_name(char *out, size_t len, const char *prefix, unsigned r) {
+  snprintf(out, len, "%s.%u", prefix, r);
+}
+static size_t race_size(unsigned r) {
+  return (size_t)4096 << (r % 11u);
+}
+
+/* race-create PREFIX ROUNDS: each round, create the round's segment, wait
+ * until race-open has opened it (it writes 1 to the first byte), close. */
+static int helper_race_create(int argc, char **argv) {
+  unsigned r, rounds;
+  if (argc != 2)
+    return 2;
+  rounds = (unsigned)atoi(argv[1]);
+  /* The side that is slow in the bug reports: a creator that gets the CPU
+   * last, so that it is preempted anywhere in create, for a while. Linux
+   * gives a niced process a smaller share; Windows schedules strictly by
+   * priority, so a below-normal creator would wait for every spinning
+   * opener and burner (bar the OS's boosts every few seconds): there the
+   * race runs at normal priority. */
+#if !defined(_WIN32)
+  if (nice(10) == -1) {
+    /* no lower priority: the race is still run, just less hard */
+  }
+#endif
+  for (r = 0; r < rounds; r++) {
+    char name[SHMPOOL_NAME_MAX + 1];
+    const volatile unsigned char *ack;
+    uint64_t deadline;
+    shmpool_seg *seg;
+    int rc;
+    race_name(name, sizeof name, argv[0], r);
+    if (r % 3u != 0)
+      test_sleep_ms(r % 3u); /* vary where the opener catches us */
+    rc = shmpool_seg_create(&seg, name, race_size(r), 0);
+    if (rc != 0) {
+      fprintf(stderr, "race-create %s: %s\n", name, shmpool_err_name(rc));
+      return 3;
+    }
+    ack = (const volatile unsigned char *)shmpool_seg_data(seg);
+    deadline = test_now_ms() + 60000;
+    while (*ack != 1) {
+      if (test_now_ms() > deadline)
+        return 4;
+      test_sleep_ms(1);
+    }
+    if (shmpool_seg_close(seg) != 0)
+      return 5;
+  }
+  return 0;
+}
+
+/* race-open PREFIX ROUNDS: each round, open the round's segment as soon as
+ * it exists (ENOENT until then: only that may come before success), check
+ * it, acknowledge, close. Exit status 1 if an open gave EFORMAT. */
+static int helper_race_open(int argc, char **argv) {
+  unsigned r, rounds, raced = 0;
+  if (argc != 2)
+    return 2;
+  rounds = (unsigned)atoi(argv[1]);
+  for (r = 0; r < rounds; r++) {
+    char name[SHMPOOL_NAME_MAX + 1];
+    uint64_t deadline = test_now_ms() + 60000;
+    unsigned attempts = 0;
+    shmpool_seg *seg;
+    int rc;
+    race_name(name, sizeof name, argv[0], r);
+    while ((rc = shmpool_seg_open(&seg, name, 0)) == SHMPOOL_ENOENT) {
+      if (test_now_ms() > deadline)
+        return 4;
+      if (++attempts % 64u == 0)
+        test_sleep_ms(0);
+    }
+    if (rc != 0) {
+      fprintf(stderr, "race-open %s: %s\n", name, shmpool_err_name(rc));
+      return rc == SHMPOOL_EFORMAT ? 1 : 6;
+    }
+    raced += attempts > 0;
+    if (shmpool_seg_size(seg) != race_size(r))
+      return 7;
+    *(volatile unsigned char *)shmpool_seg_data(seg) = 1;
+    shmpool_seg_close(seg);
+  }
+  printf("race-open %s: %u of %u opens began before the create\n", argv[0],
+         raced, rounds);
+  return 0;
+}
+
+/* burn: spin until killed, to take CPU time from everyone else. */
+static int helper_burn(int argc, char **argv) {
+  volatile unsigned long spins = 0;
+  uint64_t end = test_now_ms() + 300000; /* a backstop if never killed */
+  (void)argc;
+  (void)argv;
+  while (test_now_ms() < end)
+    spins++;
+  return 0;
+}
+
+static const test_helper helpers[] = {{"race-create", helper_race_create},
+                                      {"burn", helper_burn},
+                                      {"race-open", helper_race_open},
+                                      {"write", helper_write},
                                       {"check", helper_check},
                                       {"write-readonly", helper_write_readonly},
                                       {"open-loop", helper_open_loop},
@@ -396,6 +517,57 @@ static void test_open_races_create(void **state) {
   shmpool_seg_close(seg);
 }
 
+static void test_many_open_create_races(void **state) {
+  /* 600 creates, each raced by an opener in another process that tries
+   * from before the create starts, with more processes than CPUs (and as
+   * many spinning ones again) so that either side is preempted anywhere.
+   * No open may call a segment that is merely being created corrupt. */
+  enum { RACES = 600, MAX_PAIRS = 16 };
+  test_proc creators[MAX_PAIRS], openers[MAX_PAIRS], burners[MAX_PAIRS];
+  unsigned pairs = cpu_count() + 1, rounds, i;
+  char prefixes[MAX_PAIRS][SHMPOOL_NAME_MAX + 1], rounds_arg[16];
+  const char *args[3];
+  test_exit ex;
+  int failures = 0;
+  (void)state;
+  if (pairs > MAX_PAIRS)
+    pairs = MAX_PAIRS;
+  rounds = (RACES + pairs - 1) / pairs;
+  snprintf(rounds_arg, sizeof rounds_arg, "%u", rounds);
+  args[1] = rounds_arg;
+  args[2] = NULL;
+  for (i = 0; i < pairs; i++) {
+    char tag[16];
+    snprintf(tag, sizeof tag, "rc%u", i);
+    test_name(prefixes[i], sizeof prefixes[i], tag);
+    args[0] = prefixes[i];
+    assert_int_equal(test_spawn_self(&openers[i], "race-open", args), 0);
+  }
+  for (i = 0; i + 1 < pairs; i++)
+    assert_int_equal(test_spawn_self(&burners[i], "burn", NULL), 0);
+  for (i = 0; i < pairs; i++) {
+    args[0] = prefixes[i];
+    assert_int_equal(test_spawn_self(&creators[i], "race-create", args), 0);
+  }
+  for (i = 0; i < pairs; i++) {
+    assert_int_equal(test_proc_wait(&openers[i], 300000, &ex), 0);
+    if (ex.code != 0) {
+      print_message("opener %u: exit %d\n", i, ex.code);
+      failures++;
+    }
+    assert_int_equal(test_proc_wait(&creators[i], 300000, &ex), 0);
+    if (ex.code != 0) {
+      print_message("creator %u: exit %d\n", i, ex.code);
+      failures++;
+    }
+  }
+  for (i = 0; i + 1 < pairs; i++) {
+    test_proc_kill(&burners[i]);
+    assert_int_equal(test_proc_wait(&burners[i], 30000, &ex), 0);
+  }
+  assert_int_equal(failures, 0);
+}
+
 /* ---- raw segments ------------------------------------------------------- */
 
 static void test_raw_segments(void **state) {
@@ -619,6 +791,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_foreign_objects_are_refused),
       cmocka_unit_test(test_header_size_beyond_object),
       cmocka_unit_test(test_open_races_create),
+      cmocka_unit_test(test_many_open_create_races),
       cmocka_unit_test(test_raw_segments),
       cmocka_unit_test(test_creator_close_unlinks),
       cmocka_unit_test(test_persist_and_unlink),
