@@ -862,7 +862,52 @@ static int helper_exit(int argc, char **argv) {
   return 0;
 }
 
+/* helper: create an owned segment, then wait to be killed. */
+static int helper_create_and_wait(int argc, char **argv) {
+  shmpool_seg *seg;
+  if (argc != 1 || shmpool_seg_create(&seg, argv[0], 4096, 0) != 0)
+    return 2;
+  for (;;)
+    test_sleep_ms(1000);
+}
+
+/* A creator that was killed but not yet reaped (a zombie) is dead: gc and
+ * the inspection say so, not "alive" until its parent collects it. */
+static void test_zombie_creator_is_dead(void **state) {
+  const char *args[2];
+  shmpool_seg_info info;
+  shmpool_seg *seg;
+  test_proc p;
+  test_exit ex;
+  char name[32];
+  uint64_t t0;
+  (void)state;
+  test_name(name, sizeof name, "zombie");
+  args[0] = name;
+  args[1] = NULL;
+  assert_int_equal(test_spawn_self(&p, "create-and-wait", args), 0);
+  for (t0 = test_now_ms(); shmpool_seg_open(&seg, name, 0) != 0;) {
+    assert_true(test_now_ms() - t0 < 30000);
+    test_sleep_ms(10);
+  }
+  shmpool_seg_close(seg);
+  shmpool_seg_info_init(&info);
+  assert_int_equal(shmpool_seg_inspect(name, 0, &info), 0);
+  assert_int_equal(info.creator_alive, 1);
+  assert_int_equal(kill((pid_t)p.pid, SIGKILL), 0);
+  /* Not reaped yet: it stays a zombie until test_proc_wait. */
+  for (t0 = test_now_ms();; test_sleep_ms(10)) {
+    assert_int_equal(shmpool_seg_inspect(name, 0, &info), 0);
+    if (info.creator_alive == 0)
+      break;
+    assert_true(test_now_ms() - t0 < 5000);
+  }
+  assert_int_equal(test_proc_wait(&p, 10000, &ex), 0);
+  assert_int_equal(shmpool_seg_unlink(name), 0);
+}
+
 static const test_helper helpers[] = {
+    {"create-and-wait", helper_create_and_wait},
     {"small-shm", helper_small_shm},
     {"create-persistent", helper_create_persistent},
     {"open-failed-create", helper_open_failed_create},
@@ -892,6 +937,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_dead_creator_is_reported_at_once),
       cmocka_unit_test(test_headerless_leftover_is_foreign),
       cmocka_unit_test(test_one_remover_per_name),
+      cmocka_unit_test(test_zombie_creator_is_dead),
   };
   /* Before the helpers: their hooks call through the shipped table. */
   saved = shmpool__posix_sys;
