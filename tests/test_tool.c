@@ -114,6 +114,40 @@ static void test_info_and_rm(void **state) {
   assert_non_null(strstr(out, shmpool_version_string()));
 }
 
+/* Every refusal says what was wrong and what is allowed, and exits
+ * nonzero: 1 for a bad name, 2 for a bad command line. */
+static void test_error_messages(void **state) {
+  char out[4096];
+  (void)state;
+  assert_int_equal(run_tool("info /bad/name", out, sizeof out), 1);
+  assert_non_null(strstr(out, "'/bad/name' is not a valid segment name"));
+  assert_non_null(strstr(out, "starts with '/'"));
+  assert_non_null(strstr(out, "1 to 30 characters of A-Z a-z 0-9 . _ -"));
+  assert_int_equal(run_tool("rm bad/name", out, sizeof out), 1);
+  assert_non_null(strstr(out, "character 4 is '/'"));
+  assert_int_equal(
+      run_tool("info abcdefghijklmnopqrstuvwxyz0123456789", out, sizeof out),
+      1);
+  assert_non_null(strstr(out, "it has 36 characters"));
+  assert_non_null(strstr(out, "1 to 30 characters"));
+  assert_int_equal(run_tool("info ..", out, sizeof out), 1);
+  assert_non_null(strstr(out, "'.' and '..' are refused"));
+
+  assert_int_equal(run_tool("info", out, sizeof out), 2);
+  assert_non_null(strstr(out, "takes exactly one NAME (got 0)"));
+  assert_int_equal(run_tool("rm", out, sizeof out), 2);
+  assert_non_null(strstr(out, "takes one or more NAMEs"));
+  assert_int_equal(run_tool("ls extra", out, sizeof out), 2);
+  assert_non_null(strstr(out, "takes no operands (got 1, the first 'extra')"));
+  assert_int_equal(run_tool("frobnicate", out, sizeof out), 2);
+  assert_non_null(strstr(out, "unknown command 'frobnicate' (commands: ls"));
+  assert_int_equal(run_tool("gc --bogus", out, sizeof out), 2);
+  assert_non_null(strstr(out, "unknown option --bogus (options: --global"));
+  assert_int_equal(run_tool("", out, sizeof out), 2);
+  assert_non_null(strstr(out, "no command given"));
+  assert_non_null(strstr(out, "usage: shmpool"));
+}
+
 static void test_ls_and_gc_after_sigkill(void **state) {
   char flag_name[32], owned[32], kept[32], mine[32], line[256];
   static char out[1 << 16];
@@ -220,6 +254,7 @@ static const test_helper helpers[] = {{"make-and-hang", helper_make_and_hang},
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_info_and_rm),
+      cmocka_unit_test(test_error_messages),
       cmocka_unit_test(test_ls_and_gc_after_sigkill),
       cmocka_unit_test(test_gc_sees_through_pid_reuse),
   };
