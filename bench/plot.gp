@@ -14,12 +14,16 @@ set key below vertical maxrows 3 Left reverse samplen 3
 set yrange [0:*]
 set grid
 gb(mib, ms) = mib * 1048576.0 / (ms / 1000.0) / 1e9
+# The Python series only where sweep.sh could measure it (numpy present).
+py_rows = int(system("awk '!/^#/ && NF >= 6 && $6 != \"NaN\" { n++ } " . \
+                     "END { print n + 0 }' '" . data . "'"))
+py_title = py_rows > 0 ? "Python Pool(2).map, halves pickled to workers" : ""
 plot data using 1:(gb($1,$3)) with linespoints lw 2 lc rgb "#7b2fbf" pt 7 \
        title "2 shmpool workers, after first use", \
      data using 1:(gb($1,$4)) with linespoints lw 2 lc rgb "#1a9e77" pt 5 \
        title "2 threads in one process, same array", \
      data using 1:(gb($1,$6)) with linespoints lw 2 lc rgb "#d95f02" pt 9 \
-       title "Python Pool(2).map, halves pickled to workers", \
+       title py_title, \
      data using 1:(gb($1,$2)) with linespoints lw 2 dt 2 lc rgb "#7b2fbf" pt 6 \
        title "2 shmpool workers, first use (attach)", \
      data using 1:(gb($1,$5)) with linespoints lw 2 dt 2 lc rgb "#1a9e77" pt 4 \
