@@ -1,12 +1,21 @@
-/* shmpool: named shared-memory segments and a spawn-safe worker pool, with
+/** @file shmpool.h
+ * shmpool: named shared-memory segments and a spawn-safe worker pool, with
  * the same semantics on Windows and POSIX systems.
  *
- * This header is the whole public API. Conventions used throughout:
+ * This header is the whole public API, in five groups: @ref errors,
+ * @ref segments, @ref inspection, @ref pool and @ref worker. Conventions
+ * used throughout:
  *
  *  - Functions that can fail return 0 on success and a negative SHMPOOL_E*
  *    code on failure. shmpool_strerror() and shmpool_err_name() describe a
  *    code; shmpool_last_os_error() gives the raw errno / GetLastError() value
- *    behind the most recent failure in the calling thread.
+ *    behind the most recent failure in the calling thread. The exceptions
+ *    say so: shmpool_map() and shmpool_map_finish() return a failing task's
+ *    own status, which may be positive; shmpool_cancel_all() returns a
+ *    count; the accessors return a value.
+ *  - Task statuses and library codes never collide: a task's own negative
+ *    status in the range the library reserves arrives as SHMPOOL_ESTATUS
+ *    (see shmpool_task_fn).
  *  - Handles are opaque and created by the library. Out-parameters are set to
  *    NULL on failure. Functions that free a handle accept NULL.
  *  - A segment handle may be used from any thread, but not from two threads
@@ -15,6 +24,8 @@
  *    field, set by its _init() macro to the size the caller was compiled
  *    with: later versions can add fields without breaking the ABI. Always
  *    initialise such a struct with its _init() macro before use.
+ *  - The library never prints. Events a user may want to see go to
+ *    shmpool_options::log, if set.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -26,6 +37,7 @@
 
 #include "shmpool/version.h"
 
+/** @cond INTERNAL */
 /* SHMPOOL_EXTERN marks the public functions. Building the shared library
  * defines SHMPOOL_BUILDING_SHARED; consumers of a Windows DLL get
  * SHMPOOL_SHARED from the CMake package / pkg-config file (define it yourself
@@ -43,6 +55,7 @@
 #else
 #define SHMPOOL_EXTERN
 #endif
+/** @endcond */
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,10 +65,23 @@ extern "C" {
 /* Errors                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/** Every error code, its value and its description. The values are part of
- * the ABI and never change. Task functions return positive values (or
- * values below SHMPOOL_TASK_STATUS_MIN) for their own failures, so they
- * never collide with these. */
+/** @defgroup errors Errors and versions
+ * Error codes, their names and descriptions, the raw OS error, versions.
+ *
+ * 0 is success; every failure of a library call is a negative SHMPOOL_E*
+ * code. A task's status (shmpool_result::status, shmpool_map()'s return
+ * value and statuses) is either a library code or the task function's own
+ * return value, which is positive or below SHMPOOL_TASK_STATUS_MIN: a task
+ * that returns a negative value in the reserved range completes with
+ * SHMPOOL_ESTATUS instead, so the two never collide.
+ * @{ */
+
+/** The X-macro of every error code: XX(NAME, value, "description") for
+ * each SHMPOOL_E<NAME>. shmpool_strerror() and shmpool_err_name() are
+ * generated from it; use it to build your own tables. The values are part
+ * of the ABI and never change; the enum shmpool_errno below repeats them,
+ * each with its description, and tools/test-all.sh checks that the two
+ * agree word for word. */
 #define SHMPOOL_ERRNO_MAP(XX)                                                  \
   XX(EINVAL, -1, "invalid argument")                                           \
   XX(ENAMETOOLONG, -2, "segment name too long")                                \
@@ -86,19 +112,95 @@ extern "C" {
   XX(ESTATUS, -24,                                                             \
      "the task returned a negative status reserved for library codes")
 
+/** The library's error codes: negative, and 0 is success. The values are
+ * part of the ABI and never change. Each value's first sentence is what
+ * shmpool_strerror() returns for it. */
 enum shmpool_errno {
-#define SHMPOOL_ERRNO_ENUM_(name, value, text) SHMPOOL_##name = (value),
-  SHMPOOL_ERRNO_MAP(SHMPOOL_ERRNO_ENUM_)
-#undef SHMPOOL_ERRNO_ENUM_
-      SHMPOOL_ERRNO_END_ = -25
+  /** invalid argument. A NULL pointer where one is needed, a bad flag, name or
+   * size, or a struct not initialised with its _init() macro. */
+  SHMPOOL_EINVAL = (-1),
+  /** segment name too long. More than SHMPOOL_NAME_MAX characters. */
+  SHMPOOL_ENAMETOOLONG = (-2),
+  /** segment already exists. Creation is always exclusive; nothing was
+   * attached. */
+  SHMPOOL_EEXIST = (-3),
+  /** no such segment. No object of that name (or it was unlinked); for
+   * shmpool_wait_id() and shmpool_cancel(): no such task in flight. */
+  SHMPOOL_ENOENT = (-4),
+  /** not a shmpool segment, or its header is corrupt. Opening without
+   * SHMPOOL_SEG_RAW validates the header. */
+  SHMPOOL_EFORMAT = (-5),
+  /** permission denied. */
+  SHMPOOL_EACCES = (-6),
+  /** not enough shared memory to back the segment. The shared-memory file
+   * system (/dev/shm) or the commit limit is full; returned at create, never a
+   * SIGBUS later. */
+  SHMPOOL_ENOSPC = (-7),
+  /** out of memory or address space. */
+  SHMPOOL_ENOMEM = (-8),
+  /** not supported on this platform. A request the platform cannot honour is
+   * refused, never quietly done some other way. */
+  SHMPOOL_ENOTSUP = (-9),
+  /** resource temporarily unavailable, try again. shmpool_submit_timeout():
+   * still no room in any queue. */
+  SHMPOOL_EAGAIN = (-10),
+  /** timed out. A wait that ran out of time, or a task's deadline or a map's
+   * timeout that passed. */
+  SHMPOOL_ETIMEDOUT = (-11),
+  /** no task of that name is registered in the worker. The name is not in the
+   * task table the worker serves (or in shmpool_options::tasks, which the
+   * parent checks at submit). */
+  SHMPOOL_ENOTASK = (-12),
+  /** the worker running the task died. A crash, exit() or kill;
+   * shmpool_result::exit_code and term_signal say how. The worker is replaced.
+   */
+  SHMPOOL_EWORKER = (-13),
+  /** argument or reply larger than the pool allows. Larger than max_arg_size or
+   * max_reply_size, or a map element's reply larger than result_size. */
+  SHMPOOL_EMSGSIZE = (-14),
+  /** too many open files, handles or segments. */
+  SHMPOOL_EMFILE = (-15),
+  /** cannot start a worker process. */
+  SHMPOOL_ESPAWN = (-16),
+  /** corrupt data in a pool's control segment. A worker wrote something the
+   * parent refuses to believe. */
+  SHMPOOL_EPROTO = (-17),
+  /** resource busy. */
+  SHMPOOL_EBUSY = (-18),
+  /** unexpected operating system error. shmpool_last_os_error() has the raw
+   * value. */
+  SHMPOOL_EIO = (-19),
+  /** nothing to wait for: no task is in flight. shmpool_wait() with nothing in
+   * flight, or shmpool_map_next() once every element was reported. */
+  SHMPOOL_EIDLE = (-20),
+  /** the task was canceled. By shmpool_cancel(), shmpool_cancel_all() or
+   * shmpool_map_cancel(). */
+  SHMPOOL_ECANCELED = (-21),
+  /** the pool belongs to the process this one was forked from. A pool belongs
+   * to the process that created it; in a child created by fork() every pool
+   * call fails with this. */
+  SHMPOOL_EFORK = (-22),
+  /** this process was started as a pool worker: main() must call
+   * shmpool_is_worker() and shmpool_worker_main() before anything else.
+   * Returned by shmpool_create() in such a process, so that a forgotten check
+   * cannot start workers that start workers. */
+  SHMPOOL_EWORKERMAIN = (-23),
+  /** the task returned a negative status reserved for library codes. A task
+   * function returned a value from -1 down to SHMPOOL_TASK_STATUS_MIN. */
+  SHMPOOL_ESTATUS = (-24),
+  /** @cond INTERNAL */
+  SHMPOOL_ERRNO_END_ = -25
+  /** @endcond */
 };
 
-/** A sentence describing err ("no such segment"). Unknown codes give
- * "unknown error". Never NULL. */
+/** A sentence describing err ("no such segment"): the first sentence of
+ * its shmpool_errno entry. 0 gives "success"; unknown codes, a task's own
+ * statuses among them, give "unknown error". Never NULL. */
 SHMPOOL_EXTERN const char *shmpool_strerror(int err);
 
 /** The symbolic name of err ("SHMPOOL_ENOENT"), or "SHMPOOL_E?" for an
- * unknown code. Never NULL. */
+ * unknown code. 0 is not an error and has no SHMPOOL_ name: it gives "0",
+ * so that a log line built as "status %s" reads "status 0". Never NULL. */
 SHMPOOL_EXTERN const char *shmpool_err_name(int err);
 
 /** The raw operating-system error behind the most recent shmpool failure in
@@ -113,12 +215,45 @@ SHMPOOL_EXTERN unsigned shmpool_version(void);
 /** "MAJOR.MINOR.PATCH" of the library actually linked. */
 SHMPOOL_EXTERN const char *shmpool_version_string(void);
 
+/** @file shmpool/version.h
+ * The version of the header a program was compiled with (shmpool.h
+ * includes it). Compare with shmpool_version() for the library it runs
+ * with: the ABI is kept within a major version. */
+/** @def SHMPOOL_VERSION_MAJOR
+ * Major version of the header: a change breaks the ABI. */
+/** @def SHMPOOL_VERSION_MINOR
+ * Minor version of the header: additions only. */
+/** @def SHMPOOL_VERSION_PATCH
+ * Patch version of the header: fixes only. */
+/** @def SHMPOOL_VERSION_HEX
+ * The header's version as 0xMMmmpp, comparable with <, like
+ * shmpool_version(). */
+/** @def SHMPOOL_VERSION_STRING
+ * The header's version as "MAJOR.MINOR.PATCH", like
+ * shmpool_version_string(). */
+
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Segments                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/** @defgroup segments Segments
+ * Named shared-memory segments: create, open, map, close, unlink.
+ *
+ * A segment is created once, exclusively, by the process that owns it, and
+ * opened by name anywhere else (a pool's workers attach the segments a
+ * task names by themselves). Closing the creator's handle unlinks the name
+ * unless SHMPOOL_SEG_PERSIST was given.
+ * @{ */
+
 /** A mapped named shared-memory segment. */
 typedef struct shmpool_seg shmpool_seg;
+
+/** @name Segment flags
+ * Flags of shmpool_seg_create(), shmpool_seg_open() and
+ * shmpool_seg_unlink_flags(); each says where it is valid.
+ * @{ */
 
 /** open: map read-only. A write through the mapping faults (SIGSEGV on POSIX,
  * an access violation on Windows); the OS enforces it. Not valid at create. */
@@ -142,6 +277,7 @@ typedef struct shmpool_seg shmpool_seg;
  * Windows: commit is always charged at create (it touches no pages, so it is
  * cheap); the flag is accepted and changes nothing. */
 #define SHMPOOL_SEG_NORESERVE 0x10u
+/** @} */
 
 /** Longest portable segment name, without the terminating NUL. */
 #define SHMPOOL_NAME_MAX 30
@@ -260,16 +396,30 @@ SHMPOOL_EXTERN int shmpool_seg_unlink_flags(const char *name, unsigned flags);
 /** Check a portable name: 0 if valid, else EINVAL or ENAMETOOLONG. */
 SHMPOOL_EXTERN int shmpool_name_check(const char *name);
 
+/** @} */
+
 /* ---- inspecting and listing (what the shmpool tool uses) ---------------- */
 
-/** Kinds of object shmpool_seg_inspect() reports. */
+/** @defgroup inspection Inspecting and listing segments
+ * Look at segments without taking part in their lifetime, and list the
+ * shared-memory objects of this OS: what the shmpool tool (ls, info, gc)
+ * is built on.
+ * @{ */
+
+/** @name Kinds of object
+ * shmpool_seg_info::kind: what shmpool_seg_inspect() found.
+ * @{ */
 #define SHMPOOL_KIND_SEGMENT 1 /**< a shmpool segment */
 #define SHMPOOL_KIND_CONTROL 2 /**< a pool's control segment */
 #define SHMPOOL_KIND_RAW 3     /**< no valid shmpool header */
+/** @} */
 
-/** Bits of shmpool_seg_info::state: the header's state word as it is now. */
+/** @name Segment states
+ * Bits of shmpool_seg_info::state: the header's state word as it is now.
+ * @{ */
 #define SHMPOOL_STATE_READY 0x1u    /**< its creator finished creating it */
 #define SHMPOOL_STATE_UNLINKED 0x2u /**< its name was removed */
+/** @} */
 
 /** What shmpool_seg_inspect() found. Initialise with
  * shmpool_seg_info_init() so the library knows the struct's size. */
@@ -323,9 +473,27 @@ SHMPOOL_EXTERN int shmpool_seg_list(unsigned flags,
                                     int (*fn)(const char *name, void *ctx),
                                     void *ctx);
 
+/** @} */
+
 /* ------------------------------------------------------------------------ */
 /* Worker pool                                                              */
 /* ------------------------------------------------------------------------ */
+
+/** @defgroup pool The worker pool
+ * The parent's side of a pool: start it, submit tasks and wait for them,
+ * run maps, cancel, stop.
+ *
+ * Workers are new processes (posix_spawn / CreateProcessW), by default of
+ * this same executable, whose main() hands over to shmpool_worker_main()
+ * (see @ref worker). They are reused: each runs one task at a time, many
+ * tasks in its life. Tasks name their segments; a worker attaches them by
+ * name. Every call may come from any thread. The library never prints:
+ * set shmpool_options::log to see what happens to workers.
+ *
+ * Ctrl-C, SIGTERM, SIGKILL or a crash of the parent: its workers ignore
+ * the terminal's signals, notice the parent's death within a second,
+ * remove the segments it owned and exit (see shmpool_create()).
+ * @{ */
 
 /** A pool of worker processes.
  *
@@ -339,18 +507,26 @@ SHMPOOL_EXTERN int shmpool_seg_list(unsigned flags,
  * parent's workers nor touches their shared memory. */
 typedef struct shmpool shmpool;
 
-/** A task as a worker sees it, valid during the task function's call. */
+/** A task as a worker sees it, valid during the task function's call.
+ * @ingroup worker */
 typedef struct shmpool_task shmpool_task;
 
 /** A task function: returns 0, or a status of its own. A task's status
  * reaches the parent unchanged if it is positive or below
  * SHMPOOL_TASK_STATUS_MIN; a negative status in the range the library
  * reserves for its own codes is reported as SHMPOOL_ESTATUS, so a task can
- * never be mistaken for a library error. */
+ * never be mistaken for a library error.
+ *
+ * It runs in a worker process that is reused: static and global state it
+ * leaves behind is there for the next task of the same worker (and the
+ * initializer's, shmpool_options::init_task, for every task), and one
+ * worker runs one task at a time.
+ * @ingroup worker */
 typedef int (*shmpool_task_fn)(shmpool_task *task);
 
 /** Negative task statuses from -1 down to this value are reserved for
- * SHMPOOL_E* codes. */
+ * SHMPOOL_E* codes: a task returning one completes with SHMPOOL_ESTATUS.
+ * @ingroup worker */
 #define SHMPOOL_TASK_STATUS_MIN (-1000)
 
 /** One entry of a task table: a name (at most SHMPOOL_TASK_NAME_MAX
@@ -358,8 +534,8 @@ typedef int (*shmpool_task_fn)(shmpool_task *task);
  * stay valid as long as any pool created with it (the pool keeps a
  * pointer, not a copy). */
 typedef struct shmpool_task_def {
-  const char *name;
-  shmpool_task_fn fn;
+  const char *name;   /**< the name submit and map use; NULL ends a table */
+  shmpool_task_fn fn; /**< the function that runs it in a worker */
 } shmpool_task_def;
 
 /** Longest task name, without the terminating NUL. */
@@ -370,15 +546,21 @@ typedef struct shmpool_task_def {
  * the terminating NUL; longer messages are cut. */
 #define SHMPOOL_MESSAGE_MAX 255
 
-/** Log levels of shmpool_options::log. */
+/** @name Log levels
+ * The level argument of shmpool_options::log.
+ * @{ */
 #define SHMPOOL_LOG_ERROR 1 /**< something failed: a worker could not start */
 #define SHMPOOL_LOG_WARN 2  /**< a worker died, was killed or replaced */
 #define SHMPOOL_LOG_INFO 3  /**< routine events: a worker recycled */
+/** @} */
 
-/** Options of shmpool_create. Every struct the library reads or writes
- * starts with its size as the caller was compiled with it, so that fields
- * can be added in later versions without breaking callers compiled against
- * this header: always initialise with shmpool_options_init(). */
+/** Options of shmpool_create(): workers, tasks, limits, timeouts, logging.
+ *
+ * Like every struct the library reads or writes, it starts with its size
+ * as the caller was compiled with it, so that fields can be added in later
+ * versions without breaking callers compiled against this header: always
+ * initialise it with shmpool_options_init(), which sets every field to its
+ * default (0 or NULL, meaning what each field says). */
 typedef struct shmpool_options {
   size_t struct_size; /**< set by shmpool_options_init() */
   /** Worker processes; 0 means one per CPU this process may run on. */
@@ -406,8 +588,13 @@ typedef struct shmpool_options {
    * none. If it fails in any worker, shmpool_create fails with its status;
    * a replacement worker whose initializer fails is not started again. */
   const char *init_task;
-  const void *init_arg; /**< the initializer's argument (copied) */
-  size_t init_arg_len;  /**< its length; at most max_arg_size */
+  /** The initializer's argument, init_arg_len bytes, copied at create:
+   * the initializer reads it with shmpool_task_arg(), in every worker and
+   * in every replacement. NULL if init_arg_len is 0. */
+  const void *init_arg;
+  /** The length of init_arg in bytes: at most max_arg_size (else
+   * shmpool_create fails with SHMPOOL_EINVAL). */
+  size_t init_arg_len;
   /** Largest task argument, in bytes; 0 means 256. */
   size_t max_arg_size;
   /** Largest reply of a submitted task, in bytes; 0 means 256. (Replies
@@ -429,17 +616,22 @@ typedef struct shmpool_options {
    * maxtasksperchild; 0 means never. */
   unsigned max_tasks_per_worker;
   /** Diagnostics: the library never prints. If set, it calls
-   * log(log_ctx, level, message) from the calling thread, inside a pool
-   * call, for events a user may want to see (SHMPOOL_LOG_*). The message
-   * is valid during the call only. Must not call back into the pool. */
+   * log(log_ctx, level, message) from a thread that is inside a pool
+   * call, for events a user may want to see (SHMPOOL_LOG_*): a worker
+   * that could not start or was given up, died or was killed, wrote
+   * nonsense into its queue, or was recycled; an initializer that failed.
+   * The message is one line without a newline, valid during the call
+   * only. Must not call back into the pool. NULL: nothing is reported. */
   void (*log)(void *log_ctx, int level, const char *message);
-  void *log_ctx;
+  void *log_ctx; /**< passed unchanged as log's first argument */
 } shmpool_options;
 
 /** Fill opts with defaults (zero / NULL) and its struct_size; a macro over
  * shmpool_options_init_sized(), which the library exports. */
 #define shmpool_options_init(opts)                                             \
   shmpool_options_init_sized((opts), sizeof *(opts))
+/** Set opts->struct_size to struct_size and every option to its default;
+ * call it through shmpool_options_init(). */
 SHMPOOL_EXTERN void shmpool_options_init_sized(shmpool_options *opts,
                                                size_t struct_size);
 
@@ -447,14 +639,26 @@ SHMPOOL_EXTERN void shmpool_options_init_sized(shmpool_options *opts,
  * images: posix_spawn / CreateProcessW), wait until every worker has run
  * the initializer and is ready.
  *
- * Workers inherit no handles or descriptors but stdio; they do inherit the
- * environment and the working directory as they are at this call, and
- * they write to the same stdout and stderr as the parent, unprefixed (a
- * killed worker's unflushed output is lost). A worker is reused for many
- * tasks and runs one at a time, so static state in task code persists
- * between tasks of the same worker. POSIX: workers ignore SIGINT, SIGQUIT,
- * SIGHUP and SIGTERM, so that a Ctrl-C or a terminal hang-up reaches only
- * the parent: they end with it.
+ * What a worker inherits: no handles or descriptors but stdin, stdout and
+ * stderr; the environment and the working directory as they are when it
+ * starts: at this call for the first workers, and at its start for a
+ * worker that replaces one (after a death, a cancel, a deadline or
+ * recycling), so change neither while a pool runs if tasks depend on
+ * them. (shmpool adds SHMPOOL_WORKER_OF to a worker's environment, and
+ * shmpool_worker_main() removes it.)
+ *
+ * Output: workers write to the same stdout and stderr as the parent,
+ * unprefixed and interleaved with it. What a worker's stdio buffers hold
+ * when it is killed (a cancel, a deadline, a crash) is lost: at least an
+ * unfinished line, and more when stdout is a pipe or a file (fully
+ * buffered); flush or use stderr for what must not be lost.
+ *
+ * Reuse: a worker runs many tasks, one at a time, so static state in task
+ * code persists between tasks of the same worker (until the worker is
+ * replaced; see max_tasks_per_worker).
+ *
+ * POSIX: workers ignore SIGINT, SIGQUIT, SIGHUP and SIGTERM, so that a
+ * Ctrl-C or a terminal hang-up reaches only the parent: they end with it.
  *
  * Errors: EINVAL (bad options, or opts not initialised), ESPAWN (a worker
  * could not be started, or died or timed out before it was ready: see the
@@ -477,8 +681,8 @@ SHMPOOL_EXTERN void shmpool_options_init_sized(shmpool_options *opts,
  * disappears with its last handle. */
 SHMPOOL_EXTERN int shmpool_create(shmpool **pool, const shmpool_options *opts);
 
-/** Options of shmpool_submit_ex; initialise with
- * shmpool_submit_options_init(). */
+/** Options of shmpool_submit_ex(): blocking limit, deadline, affinity.
+ * Initialise with shmpool_submit_options_init(). */
 typedef struct shmpool_submit_options {
   size_t struct_size; /**< set by shmpool_submit_options_init() */
   /** How long submit may block while every queue is full: -1 (the
@@ -496,8 +700,12 @@ typedef struct shmpool_submit_options {
   uint64_t affinity;
 } shmpool_submit_options;
 
+/** Fill opts with defaults and its struct_size; a macro over
+ * shmpool_submit_options_init_sized(), which the library exports. */
 #define shmpool_submit_options_init(opts)                                      \
   shmpool_submit_options_init_sized((opts), sizeof *(opts))
+/** Set opts->struct_size to struct_size and every option to its default;
+ * call it through shmpool_submit_options_init(). */
 SHMPOOL_EXTERN void
 shmpool_submit_options_init_sized(shmpool_submit_options *opts,
                                   size_t struct_size);
@@ -556,20 +764,24 @@ typedef struct shmpool_result {
   /** The reply. It stays valid until the same thread's next
    * shmpool_wait / shmpool_wait_id on this pool, or shmpool_destroy. */
   const void *data;
-  size_t len;
+  size_t len; /**< the reply's length in bytes (0: no reply) */
   /** For SHMPOOL_EWORKER: how the worker ended. exit_code is its exit
    * status (Windows: the process exit code, e.g. 0xC0000005 for an access
    * violation), or -1 if it was killed by a signal or is unknown;
    * term_signal is the POSIX signal that killed it, else 0. */
   int exit_code;
-  int term_signal;
+  int term_signal; /**< see exit_code */
   /** The message the task gave with shmpool_task_fail(), NUL-terminated,
    * or NULL. Valid as long as data. */
   const char *message;
 } shmpool_result;
 
+/** Set res's struct_size and clear it; a macro over
+ * shmpool_result_init_sized(), which the library exports. */
 #define shmpool_result_init(res)                                               \
   shmpool_result_init_sized((res), sizeof *(res))
+/** Set res->struct_size to struct_size and clear the rest; call it through
+ * shmpool_result_init(). */
 SHMPOOL_EXTERN void shmpool_result_init_sized(shmpool_result *res,
                                               size_t struct_size);
 
@@ -608,12 +820,19 @@ SHMPOOL_EXTERN int shmpool_cancel(shmpool *pool, uint64_t id);
  * canceled (>= 0), or EFORK. */
 SHMPOOL_EXTERN int shmpool_cancel_all(shmpool *pool);
 
-/** How shmpool_map hands chunks to workers. */
-#define SHMPOOL_SCHEDULE_STATIC 0 /**< the default; see shmpool_map */
+/** @name Map schedules
+ * shmpool_map_options::schedule: how shmpool_map() hands chunks to
+ * workers.
+ * @{ */
+/** The default: one contiguous range of chunks per worker, the same on
+ * every call (see shmpool_map_options::schedule). */
+#define SHMPOOL_SCHEDULE_STATIC 0
+/** The next chunk goes to whichever worker has room. */
 #define SHMPOOL_SCHEDULE_DYNAMIC 1
+/** @} */
 
-/** Options of shmpool_map_ex / shmpool_map_start; initialise with
- * shmpool_map_options_init(). */
+/** Options of shmpool_map_ex() and shmpool_map_start(): chunk size,
+ * schedule, timeout. Initialise with shmpool_map_options_init(). */
 typedef struct shmpool_map_options {
   size_t struct_size; /**< set by shmpool_map_options_init() */
   /** Elements per chunk (one message to a worker); 0 (the default) means
@@ -635,8 +854,12 @@ typedef struct shmpool_map_options {
   int timeout_ms;
 } shmpool_map_options;
 
+/** Fill opts with defaults and its struct_size; a macro over
+ * shmpool_map_options_init_sized(), which the library exports. */
 #define shmpool_map_options_init(opts)                                         \
   shmpool_map_options_init_sized((opts), sizeof *(opts))
+/** Set opts->struct_size to struct_size and every option to its default;
+ * call it through shmpool_map_options_init(). */
 SHMPOOL_EXTERN void shmpool_map_options_init_sized(shmpool_map_options *opts,
                                                    size_t struct_size);
 
@@ -722,7 +945,21 @@ SHMPOOL_EXTERN const char *shmpool_control_name(const shmpool *pool);
  * Returns 0. */
 SHMPOOL_EXTERN int shmpool_destroy(shmpool *pool);
 
+/** @} */
+
 /* ---- worker side ------------------------------------------------------- */
+
+/** @defgroup worker Worker side
+ * What runs in a worker: the hand-over in main(), and what a task function
+ * can ask about its task (argument, segments, identity) and answer
+ * (reply, failure message).
+ *
+ * A worker process is started by the pool, runs the initializer once,
+ * then one task at a time until the pool stops, the parent dies, or it is
+ * recycled (shmpool_options::max_tasks_per_worker). Static state persists
+ * between its tasks. It ignores SIGINT, SIGQUIT, SIGHUP and SIGTERM on
+ * POSIX; its stdout and stderr are the parent's.
+ * @{ */
 
 /** Nonzero if this process was started as a pool worker. Call it first
  * thing in main():
@@ -774,8 +1011,10 @@ SHMPOOL_EXTERN int shmpool_task_reply(shmpool_task *task, const void *data,
 SHMPOOL_EXTERN int shmpool_task_fail(shmpool_task *task, int status,
                                      const char *message);
 
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif
 
-#endif /**< SHMPOOL_H */
+#endif /* SHMPOOL_H */

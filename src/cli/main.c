@@ -49,17 +49,55 @@ static void usage(FILE *f) {
         f);
 }
 
+/* What is wrong with a name shmpool_name_check() refused, in words: the
+ * reason, so that a user need not guess which rule was broken. */
+static void name_problem(const char *name, char *why, size_t cap) {
+  size_t len = strlen(name), i;
+  if (len == 0) {
+    snprintf(why, cap, "it is empty");
+    return;
+  }
+  if (len > SHMPOOL_NAME_MAX) {
+    snprintf(why, cap, "it has %zu characters", len);
+    return;
+  }
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+    snprintf(why, cap, "'.' and '..' are refused");
+    return;
+  }
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)name[i];
+    int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+             (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (ok)
+      continue;
+    if (c == '/' && i == 0)
+      snprintf(why, cap,
+               "it starts with '/' (give the name without it: shmpool adds "
+               "the OS prefix itself)");
+    else if (c == ' ')
+      snprintf(why, cap, "character %zu is a space", i + 1);
+    else if (c > 0x20 && c < 0x7f)
+      snprintf(why, cap, "character %zu is '%c'", i + 1, (char)c);
+    else
+      snprintf(why, cap, "character %zu is the byte 0x%02x", i + 1, c);
+    return;
+  }
+  snprintf(why, cap, "the library refused it");
+}
+
 /* Say why a call about `name` failed, and what would be right. */
 static void complain(const char *cmd, const char *name, int rc) {
   if (rc == SHMPOOL_EINVAL || rc == SHMPOOL_ENAMETOOLONG) {
+    char why[128];
+    name_problem(name, why, sizeof why);
     fprintf(stderr,
-            "shmpool %s: '%s' is not a valid segment name: use 1 to %d "
-            "characters of A-Z a-z 0-9 . _ -%s\n",
-            cmd, name, SHMPOOL_NAME_MAX,
-            name[0] == '/' ? " (without the leading '/')" : "");
+            "shmpool %s: '%s' is not a valid segment name: %s. A name is 1 "
+            "to %d characters of A-Z a-z 0-9 . _ - (not '.' or '..')\n",
+            cmd, name, why, SHMPOOL_NAME_MAX);
   } else if (rc == SHMPOOL_ENOENT) {
-    fprintf(stderr, "shmpool %s: %s: no such segment%s\n", cmd, name,
-            name[0] == '\0' ? "" : " (see shmpool ls)");
+    fprintf(stderr, "shmpool %s: %s: no such segment (see shmpool ls)\n", cmd,
+            name);
   } else if (rc == SHMPOOL_EACCES) {
     fprintf(stderr,
             "shmpool %s: %s: permission denied (it belongs to another "
@@ -78,8 +116,8 @@ static void complain_listing(const char *cmd, int rc) {
             "(only Linux does); use shmpool info NAME or shmpool rm NAME\n",
             cmd);
   else
-    fprintf(stderr, "shmpool %s: cannot list shared memory: %s\n", cmd,
-            shmpool_strerror(rc));
+    fprintf(stderr, "shmpool %s: cannot list shared memory: %s (%s)\n", cmd,
+            shmpool_strerror(rc), shmpool_err_name(rc));
 }
 
 /* ---- ls ------------------------------------------------------------------ */
@@ -246,12 +284,19 @@ static int run(const char *cmd, int n, char **args, unsigned flags,
     usage(stdout);
     return 0;
   }
-  if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "info") == 0 ||
-      strcmp(cmd, "rm") == 0 || strcmp(cmd, "gc") == 0 ||
-      strcmp(cmd, "version") == 0)
-    fprintf(stderr, "shmpool %s: wrong number of operands (%d)\n", cmd, n);
+  if (strcmp(cmd, "info") == 0)
+    fprintf(stderr, "shmpool info: takes exactly one NAME (got %d)\n", n);
+  else if (strcmp(cmd, "rm") == 0)
+    fprintf(stderr, "shmpool rm: takes one or more NAMEs (got none)\n");
+  else if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "gc") == 0 ||
+           strcmp(cmd, "version") == 0)
+    fprintf(stderr, "shmpool %s: takes no operands (got %d, the first '%s')\n",
+            cmd, n, args[0]);
   else
-    fprintf(stderr, "shmpool: unknown command '%s'\n", cmd);
+    fprintf(stderr,
+            "shmpool: unknown command '%s' (commands: ls, info, rm, gc, "
+            "version, help)\n",
+            cmd);
   usage(stderr);
   return 2;
 }
@@ -261,6 +306,7 @@ int main(int argc, char **argv) {
   int dry_run = 0, n = 0, i, status;
   char **args;
   if (argc < 2) {
+    fputs("shmpool: no command given\n", stderr);
     usage(stderr);
     return 2;
   }
