@@ -140,6 +140,9 @@ static void test_error_messages(void **state) {
        2,
        {"unknown command 'frobnicate' (commands: ls", "usage"}},
       {"gc --bogus", 2, {"unknown option --bogus (options: --global", "gc"}},
+      {"rm some-name --dry-run",
+       2,
+       {"--dry-run is an option of gc only", "rm"}},
       {"", 2, {"no command given", "usage: shmpool"}},
   };
   char out[4096];

@@ -332,6 +332,12 @@ int main(int argc, char **argv) {
       args[n++] = argv[i];
     }
   }
+  /* A dry run that would really remove something must not happen. */
+  if (dry_run && strcmp(argv[1], "gc") != 0) {
+    fprintf(stderr, "shmpool %s: --dry-run is an option of gc only\n", argv[1]);
+    free(args);
+    return 2;
+  }
   status = run(argv[1], n, args, flags, dry_run);
   free(args);
   return status;
