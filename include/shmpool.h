@@ -102,10 +102,9 @@ extern "C" {
   XX(EPROTO, -17, "corrupt data in a pool's control segment")                  \
   XX(EBUSY, -18, "resource busy")                                              \
   XX(EIO, -19, "unexpected operating system error")                            \
-  XX(EIDLE, -20, "nothing to wait for: no task is in flight")                 \
+  XX(EIDLE, -20, "nothing to wait for: no task is in flight")                  \
   XX(ECANCELED, -21, "the task was canceled")                                  \
-  XX(EFORK, -22,                                                               \
-     "the pool belongs to the process this one was forked from")               \
+  XX(EFORK, -22, "the pool belongs to the process this one was forked from")   \
   XX(EWORKERMAIN, -23,                                                         \
      "this process was started as a pool worker: main() must call "            \
      "shmpool_is_worker() and shmpool_worker_main() before anything else")     \
@@ -778,8 +777,7 @@ typedef struct shmpool_result {
 
 /** Set res's struct_size and clear it; a macro over
  * shmpool_result_init_sized(), which the library exports. */
-#define shmpool_result_init(res)                                               \
-  shmpool_result_init_sized((res), sizeof *(res))
+#define shmpool_result_init(res) shmpool_result_init_sized((res), sizeof *(res))
 /** Set res->struct_size to struct_size and clear the rest; call it through
  * shmpool_result_init(). */
 SHMPOOL_EXTERN void shmpool_result_init_sized(shmpool_result *res,
@@ -902,12 +900,13 @@ typedef struct shmpool_map_job shmpool_map_job;
  * shmpool_map_finish: each chunk's replies and statuses are written there
  * when it completes, inside a call on the pool. Several maps may run at
  * once. Errors: as shmpool_map's before anything ran. */
-SHMPOOL_EXTERN int
-shmpool_map_start(shmpool *pool, shmpool_map_job **job, const char *task,
-                  const void *args, size_t arg_size, size_t n,
-                  shmpool_seg *const *segs, size_t nsegs, void *results,
-                  size_t result_size, int *statuses,
-                  const shmpool_map_options *opts);
+SHMPOOL_EXTERN int shmpool_map_start(shmpool *pool, shmpool_map_job **job,
+                                     const char *task, const void *args,
+                                     size_t arg_size, size_t n,
+                                     shmpool_seg *const *segs, size_t nsegs,
+                                     void *results, size_t result_size,
+                                     int *statuses,
+                                     const shmpool_map_options *opts);
 
 /** Wait up to timeout_ms for elements that completed since the last call:
  * returns 0 and the range [*first, *first + *count) of elements whose
