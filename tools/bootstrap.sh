@@ -38,7 +38,14 @@ try_wine32() {
   $sudo apt-get update -q >"$log" 2>&1 || true
   if DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q wine32:i386 \
     >>"$log" 2>&1; then
-    echo "installed" >"$wine32_status"
+    if /usr/lib/wine/wine --version >/dev/null 2>&1; then
+      echo "installed" >"$wine32_status"
+    else
+      echo "wine32:i386 installed but does not run: this kernel cannot" \
+        "execute 32-bit programs (IA32 emulation off)" >"$wine32_status"
+      echo "bootstrap: $(cat "$wine32_status"); the i686 legs will build" \
+        "but not run their tests"
+    fi
   else
     # One line: the first error apt gave (often the i386 index's size).
     first_error=$(grep -m 1 -E '^E: ' "$log" ||
