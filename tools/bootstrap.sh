@@ -9,9 +9,10 @@ set -eu
 native="cmake ninja-build gcc clang libcmocka-dev pkg-config python3"
 # The Windows legs (MinGW-w64 and clang-cl, both run under Wine), the
 # sanitizer runtimes, the Python interop tests, appveyor.yml's check, the
-# API reference (doxygen).
+# API reference (doxygen), the MPI example and its leg (Open MPI).
 full="$native lld llvm libclang-rt-14-dev mingw-w64 wine64 libwine-dev \
-wine64-tools xz-utils python3-numpy python3-yaml doxygen"
+wine64-tools xz-utils python3-numpy python3-yaml doxygen libopenmpi-dev \
+openmpi-bin"
 
 pkgs=$full
 [ "${1:-}" = "--native" ] && pkgs=$native
