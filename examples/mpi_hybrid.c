@@ -582,7 +582,7 @@ static int parse(int argc, char **argv, config *c) {
 int main(int argc, char **argv) {
   config c;
   rank_data d;
-  double t0, t_table, t_keys, times[1000], first;
+  double t0, t_table, t_keys, t_pool, times[1000], first;
   uint64_t expect, total[1000];
   int r, ok;
 
@@ -619,8 +619,11 @@ int main(int argc, char **argv) {
   make_keys(&d, &c);
   MPI_Barrier(MPI_COMM_WORLD);
   t_keys = bench_now_s() - t0;
+  t0 = bench_now_s();
   if (c.mode == MODE_HYBRID)
     make_pool(&d, &c);
+  MPI_Barrier(MPI_COMM_WORLD);
+  t_pool = bench_now_s() - t0;
 
   if (d.rank == 0)
     printf("mpi_hybrid: mode %s, %d rank%s: %s\n", mode_names[c.mode], d.nranks,
@@ -641,6 +644,8 @@ int main(int argc, char **argv) {
            t_table * 1e3);
     printf("keys: %" PRIu64 " in all, each rank made its own in %.1f ms\n",
            c.nkeys, t_keys * 1e3);
+    if (c.mode == MODE_HYBRID)
+      printf("pool: every rank's workers ready in %.1f ms\n", t_pool * 1e3);
   }
 
   /* The rounds. Rank 0's time spans the Allreduce, which ends only when

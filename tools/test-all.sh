@@ -158,6 +158,8 @@ mpi_example() {
   for extra in "" "--workers 2 --crash"; do
     echo "== mpirun --oversubscribe -np 2 mpi_hybrid $extra"
     status=0
+    # $extra is split into options on purpose.
+    # shellcheck disable=SC2086
     mpirun --oversubscribe -np 2 "$b/examples/mpi_hybrid" $extra \
       >"$b/out.txt" 2>"$b/err.txt" || status=$?
     cat "$b/out.txt" "$b/err.txt"
