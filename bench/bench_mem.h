@@ -6,6 +6,21 @@
 
 #include <stdio.h>
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <unistd.h>
+#endif
+
+/* This process's id, as bench_pss_kib takes it. */
+static inline long long bench_self_pid(void) {
+#if defined(_WIN32)
+  return (long long)GetCurrentProcessId();
+#else
+  return (long long)getpid();
+#endif
+}
+
 /* The proportional set size of process pid, in KiB, or -1 where it cannot
  * be read. Linux only (/proc/PID/smaps_rollup, kernel 4.14 and later): a
  * page mapped by k processes counts 1/k in each, so the sum over a process

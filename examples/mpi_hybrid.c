@@ -120,14 +120,6 @@ typedef struct slice_sum {
   int64_t pid; /* which worker: the rank measures its memory */
 } slice_sum;
 
-static long long self_pid(void) {
-#if defined(_WIN32)
-  return (long long)GetCurrentProcessId();
-#else
-  return (long long)getpid();
-#endif
-}
-
 /* A bug in a task, played by abort(): the process dies of SIGABRT
  * (Windows: exit code 3). */
 static void crash_now(void) {
@@ -157,7 +149,7 @@ static int lookup_task(shmpool_task *t) {
   if (lookup_sum(keys + s->start, (size_t)s->count, table,
                  table_size / sizeof *table, &out.sum) != 0)
     return 3;
-  out.pid = self_pid();
+  out.pid = bench_self_pid();
   return shmpool_task_reply(t, &out, sizeof out);
 }
 
@@ -401,7 +393,7 @@ static uint64_t round_sum(rank_data *d, const config *c, int round) {
 /* This rank's process tree: itself and its workers. Returns the PSS sum
  * in KiB (-1 if unknown) and the number of processes in *nprocs. */
 static long long tree_pss_kib(const rank_data *d, int *nprocs) {
-  long long total = bench_pss_kib(self_pid()), kib;
+  long long total = bench_pss_kib(bench_self_pid()), kib;
   int k;
   *nprocs = 1;
   for (k = 0; k < d->npids && total >= 0; k++) {
