@@ -200,16 +200,21 @@ typedef struct rank_info {
   char host[MPI_MAX_PROCESSOR_NAME];
 } rank_info;
 
-/* A local failure: MPI_Abort ends every rank. shmpool's workers follow
- * their dead parent within a second and its segments are removed. */
-static void die(const rank_data *d, const char *what, int rc) {
+static void release_local(rank_data *d);
+
+/* A local failure. This rank first lets go of its pool and segments (no
+ * MPI call, which could block here), then MPI_Abort ends every rank. The
+ * others' workers follow their ranks within a second, but on Linux their
+ * segments stay in /dev/shm until "shmpool gc" (docs/SCALING.md). */
+static void die(rank_data *d, const char *what, int rc) {
   fprintf(stderr, "mpi_hybrid: rank %d: %s: %s (%s)\n", d->rank, what,
           shmpool_strerror(rc), shmpool_err_name(rc));
+  release_local(d);
   MPI_Abort(MPI_COMM_WORLD, 1);
   exit(1); /* not reached */
 }
 
-static void *alloc_or_die(const rank_data *d, size_t n) {
+static void *alloc_or_die(rank_data *d, size_t n) {
   void *p = malloc(n > 0 ? n : 1);
   if (p == NULL)
     die(d, "malloc", SHMPOOL_ENOMEM);
@@ -234,7 +239,7 @@ static void fill_table(uint64_t *table, uint64_t entries) {
 
 /* A segment for the rank's data and a second, read-only handle on it for
  * the workers: what they must not write, the OS stops them writing. */
-static void *make_segment(const rank_data *d, size_t size, shmpool_seg **rw,
+static void *make_segment(rank_data *d, size_t size, shmpool_seg **rw,
                           shmpool_seg **ro) {
   int rc = shmpool_seg_create(rw, NULL, size, 0);
   if (rc != 0)
@@ -420,32 +425,44 @@ static int host_cpus(void) {
 #endif
 }
 
-static void release(rank_data *d) {
+/* What this rank holds outside MPI: its pool, segments and memory. */
+static void release_local(rank_data *d) {
   shmpool_destroy(d->pool);
   shmpool_seg_close(d->keys_ro);
   shmpool_seg_close(d->table_ro);
-  if (d->keys_seg != NULL || d->table_seg != NULL) {
+  if (d->keys_seg != NULL)
     shmpool_seg_close(d->keys_seg);
-    shmpool_seg_close(d->table_seg);
-  } else {
+  else
     free(d->keys);
-    if (!d->have_win)
-      free(d->table);
-  }
+  if (d->table_seg != NULL)
+    shmpool_seg_close(d->table_seg);
+  else if (!d->have_win)
+    free(d->table);
+  free(d->slices);
+  free(d->sums);
+  free(d->statuses);
+  d->pool = NULL;
+  d->keys_ro = d->table_ro = d->keys_seg = d->table_seg = NULL;
+  d->keys = NULL;
+  d->table = NULL;
+  d->slices = NULL;
+  d->sums = NULL;
+  d->statuses = NULL;
+}
+
+static void release(rank_data *d) {
+  release_local(d);
   if (d->have_win) {
     MPI_Win_unlock_all(d->win);
     MPI_Win_free(&d->win);
   }
-  free(d->slices);
-  free(d->sums);
-  free(d->statuses);
   MPI_Comm_free(&d->node);
 }
 
 /* ---- rank 0's report ------------------------------------------------------
  */
 
-static void print_ranks(const rank_data *d, const config *c) {
+static void print_ranks(rank_data *d, const config *c) {
   rank_info mine, *all = NULL;
   int name_len, r;
   memset(&mine, 0, sizeof mine);
@@ -481,7 +498,7 @@ static void print_ranks(const rank_data *d, const config *c) {
 }
 
 /* After the rounds: which ranks lost a worker, and so retried a task. */
-static void print_retries(const rank_data *d) {
+static void print_retries(rank_data *d) {
   int *all = NULL, r;
   if (d->rank == 0)
     all = (int *)alloc_or_die(d, (size_t)d->nranks * sizeof *all);
