@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_sum.h"
 #include "bench_util.h"
 #include "shmpool.h"
 
@@ -62,20 +63,6 @@ static int t_echo(shmpool_task *t) {
   return shmpool_task_reply(t, a, n);
 }
 
-static double sum_range(const double *v, uint64_t start, uint64_t count) {
-  double acc[4] = {0, 0, 0, 0};
-  uint64_t i, end = start + count;
-  for (i = start; i + 4 <= end; i += 4) {
-    acc[0] += v[i];
-    acc[1] += v[i + 1];
-    acc[2] += v[i + 2];
-    acc[3] += v[i + 3];
-  }
-  for (; i < end; i++)
-    acc[0] += v[i];
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
-}
-
 static int t_sum(shmpool_task *t) {
   size_t size, n;
   const double *v = (const double *)shmpool_task_seg(t, 0, &size);
@@ -83,7 +70,7 @@ static int t_sum(shmpool_task *t) {
   double r;
   if (v == NULL || n != sizeof *s)
     return 1;
-  r = sum_range(v, s->start, s->count);
+  r = bench_sum_range(v, s->start, s->count);
   return shmpool_task_reply(t, &r, sizeof r);
 }
 
@@ -125,6 +112,7 @@ static void bench_stream(int quick) {
   const uint64_t window = 256; /* tasks kept in flight */
   shmpool *pool = make_pool();
   shmpool_result r;
+  shmpool_result_init(&r);
   uint64_t sent = 0, got = 0;
   double t0 = bench_now_s(), dt;
   while (got < n) {
@@ -172,6 +160,7 @@ static void bench_start(int quick) {
   int i;
   for (i = 0; i < rounds; i++) {
     shmpool_result r;
+    shmpool_result_init(&r);
     double t0 = bench_now_s();
     shmpool *pool = make_pool();
     check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
@@ -190,11 +179,13 @@ static void bench_rtt(int quick) {
   int i;
   for (i = 0; i < 1000; i++) { /* warm up */
     shmpool_result r;
+    shmpool_result_init(&r);
     check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
     check("wait", shmpool_wait(pool, &r, -1));
   }
   for (i = 0; i < n; i++) {
     shmpool_result r;
+    shmpool_result_init(&r);
     double t0 = bench_now_s();
     check("submit", shmpool_submit(pool, "noop", NULL, 0, NULL, 0, NULL));
     check("wait", shmpool_wait(pool, &r, -1));
@@ -288,75 +279,6 @@ static void bench_raw_rtt(const char *self, int quick) {
 
 /* ---- the big sum ------------------------------------------------------- */
 
-typedef struct thread_job {
-  const double *v;
-  uint64_t start, count;
-  double sum;
-} thread_job;
-
-#if defined(_WIN32)
-static DWORD WINAPI thread_sum(LPVOID arg) {
-#else
-static void *thread_sum(void *arg) {
-#endif
-  thread_job *j = (thread_job *)arg;
-  j->sum = sum_range(j->v, j->start, j->count);
-#if defined(_WIN32)
-  return 0;
-#else
-  return NULL;
-#endif
-}
-
-static double sum_with_threads(const double *v, uint64_t n) {
-  thread_job jobs[2];
-  int i;
-#if defined(_WIN32)
-  HANDLE th[2];
-#else
-  pthread_t th[2];
-#endif
-  for (i = 0; i < 2; i++) {
-    jobs[i].v = v;
-    jobs[i].start = n * (uint64_t)i / 2;
-    jobs[i].count = n * (uint64_t)(i + 1) / 2 - jobs[i].start;
-#if defined(_WIN32)
-    th[i] = CreateThread(NULL, 0, thread_sum, &jobs[i], 0, NULL);
-#else
-    pthread_create(&th[i], NULL, thread_sum, &jobs[i]);
-#endif
-  }
-  for (i = 0; i < 2; i++) {
-#if defined(_WIN32)
-    WaitForSingleObject(th[i], INFINITE);
-    CloseHandle(th[i]);
-#else
-    pthread_join(th[i], NULL);
-#endif
-  }
-  return jobs[0].sum + jobs[1].sum;
-}
-
-static long long pss_kib(long long pid) {
-#if defined(__linux__)
-  char path[64], line[256];
-  long long kib = -1;
-  FILE *f;
-  snprintf(path, sizeof path, "/proc/%lld/smaps_rollup", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "Pss: %lld kB", &kib) == 1)
-      break;
-  fclose(f);
-  return kib;
-#else
-  (void)pid;
-  return -1;
-#endif
-}
-
 static void bench_sum(double gib, int quick) {
   const uint64_t n = (uint64_t)(gib * (double)(1u << 30)) / 8;
   const int rounds = quick ? 3 : 9;
@@ -377,7 +299,7 @@ static void bench_sum(double gib, int quick) {
     sl[i].start = n * i / 8;
     sl[i].count = n * (i + 1) / 8 - sl[i].start;
   }
-  expect = sum_with_threads(v, n); /* also warms the page tables */
+  expect = bench_threads_sum(v, n); /* also warms the page tables */
   pool = make_pool();
   {
     double t0 = bench_now_s();
@@ -387,7 +309,7 @@ static void bench_sum(double gib, int quick) {
   }
   for (r = 0; r < rounds; r++) {
     double t0 = bench_now_s();
-    got = sum_with_threads(v, n);
+    got = bench_threads_sum(v, n);
     tt[r] = bench_now_s() - t0;
     t0 = bench_now_s();
     check("map", shmpool_map(pool, "sum", sl, sizeof *sl, 8, &seg, 1, sums,
@@ -409,7 +331,7 @@ static void bench_sum(double gib, int quick) {
     double t0;
     check("open array", shmpool_seg_open(&again, shmpool_seg_name(seg), 0));
     t0 = bench_now_s();
-    got = sum_with_threads((const double *)shmpool_seg_data(again), n);
+    got = bench_threads_sum((const double *)shmpool_seg_data(again), n);
     printf("threads_first_ms %.2f ms\n", (bench_now_s() - t0) * 1e3);
     shmpool_seg_close(again);
   }
@@ -421,6 +343,7 @@ static void bench_sum(double gib, int quick) {
   /* Memory of the tree while the workers hold the array. */
   {
     shmpool_result res;
+    shmpool_result_init(&res);
     long long total;
     int k, found = 0;
     for (k = 0; k < 2; k++)
@@ -437,10 +360,10 @@ static void bench_sum(double gib, int quick) {
 #if defined(_WIN32)
     total = -1;
 #else
-    total = pss_kib((long long)getpid());
+    total = example_process_kib((long long)getpid());
 #endif
     for (k = 0; k < found && total >= 0; k++) {
-      long long w = pss_kib(pids[k]);
+      long long w = example_process_kib(pids[k]);
       total = w < 0 ? -1 : total + w;
     }
     if (total >= 0)

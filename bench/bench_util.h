@@ -1,4 +1,4 @@
-/* Timing helpers shared by the benchmarks.
+/* Timing helpers shared by the benchmarks, over examples/example_util.h.
  *
  * SPDX-License-Identifier: MIT */
 #ifndef SHMPOOL_BENCH_UTIL_H
@@ -6,24 +6,12 @@
 
 #include <stdlib.h>
 
-#if defined(_WIN32)
-#include <windows.h>
-#else
-#include <time.h>
-#endif
+/* The clock, pid and process memory the examples use: one copy. */
+#include "../examples/example_util.h"
 
 /* Seconds from a monotonic clock. */
 static inline double bench_now_s(void) {
-#if defined(_WIN32)
-  LARGE_INTEGER f, c;
-  QueryPerformanceFrequency(&f);
-  QueryPerformanceCounter(&c);
-  return (double)c.QuadPart / (double)f.QuadPart;
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-#endif
+  return example_now_s();
 }
 
 /* Nanoseconds from the same clock. */

@@ -4,6 +4,12 @@ and print the ratios the project's performance targets are stated in.
 
     python3 bench/compare.py [--bench build/release/bench/bench_pool]
                              [--quick] [--python-array]
+    python3 bench/compare.py --python-sum MIB
+
+The second form times only Python summing a float64 array of MIB MiB with
+Pool(2).map over its two halves, which pickles each half to a worker (what
+multiprocessing does with an array argument), and prints
+"python_sum_ms <median>": bench/sweep.sh's Python series.
 
 Python side: multiprocessing with the spawn start method (what Windows
 always uses), Pool(2), trivial tasks. Both sides run on the same machine
@@ -39,6 +45,28 @@ def _touch(i):
     n = len(a)
     lo, hi = n * i // 2, n * (i + 1) // 2
     return sum(a[lo:hi:4096])
+
+
+def _np_sum(a):
+    return float(a.sum())
+
+
+def python_sum_ms(mib, rounds=3):
+    """Median time of Pool(2).map(sum, both halves of a MIB MiB array) on a
+    started, warm pool: the halves are pickled to the workers each time."""
+    import numpy as np
+    arr = np.arange(mib * 1048576 // 8, dtype=np.float64)  # pages touched
+    halves = np.array_split(arr, 2)
+    times = []
+    with mp.get_context("spawn").Pool(2) as p:
+        p.map(_np_sum, [halves[0][:1024], halves[1][:1024]], chunksize=1)
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            total = sum(p.map(_np_sum, halves, chunksize=1))
+            times.append(time.perf_counter() - t0)
+    if total != float(arr.sum()):
+        raise SystemExit("python_sum: wrong sum")
+    return statistics.median(times) * 1e3
 
 
 def python_side(quick, python_array):
@@ -103,7 +131,13 @@ def main():
     ap.add_argument("--python-array", action="store_true",
                     help="also time Python handing a 1 GiB RawArray to 2 "
                          "workers (slow, needs ~2 GiB)")
+    ap.add_argument("--python-sum", type=int, metavar="MIB",
+                    help="only time Python's Pool(2).map summing a MIB MiB "
+                         "array's pickled halves (needs numpy, ~3 x MIB)")
     a = ap.parse_args()
+    if a.python_sum:
+        print(f"python_sum_ms {python_sum_ms(a.python_sum):.2f}")
+        return 0
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
           f"{platform.system()} {platform.release()}; "

@@ -49,8 +49,8 @@
 
 #include <mpi.h>
 
-#include "bench_mem.h"
-#include "bench_util.h"
+#include "bench_util.h" /* bench_median */
+#include "example_util.h"
 #include "shmpool.h"
 
 #if defined(_WIN32)
@@ -149,7 +149,7 @@ static int lookup_task(shmpool_task *t) {
   if (lookup_sum(keys + s->start, (size_t)s->count, table,
                  table_size / sizeof *table, &out.sum) != 0)
     return 3;
-  out.pid = bench_self_pid();
+  out.pid = example_pid();
   return shmpool_task_reply(t, &out, sizeof out);
 }
 
@@ -398,11 +398,11 @@ static uint64_t round_sum(rank_data *d, const config *c, int round) {
 /* This rank's process tree: itself and its workers. Returns the PSS sum
  * in KiB (-1 if unknown) and the number of processes in *nprocs. */
 static long long tree_pss_kib(const rank_data *d, int *nprocs) {
-  long long total = bench_pss_kib(bench_self_pid()), kib;
+  long long total = example_process_kib(example_pid()), kib;
   int k;
   *nprocs = 1;
   for (k = 0; k < d->npids && total >= 0; k++) {
-    kib = bench_pss_kib(d->pids[k]);
+    kib = example_process_kib(d->pids[k]);
     /* A worker that crashed is gone, and holds nothing any more. */
     if (kib >= 0) {
       total += kib;
@@ -522,15 +522,22 @@ static void print_memory(const rank_data *d, const config *c) {
     return;
 #if !defined(_WIN32)
   /* mpirun (or slurmstepd): the root of the tree, not counted above. */
-  launcher = bench_pss_kib((long long)getppid());
+  launcher = example_process_kib((long long)getppid());
 #endif
   if (min_kib < 0) {
-    printf("memory: not measured (needs Linux's /proc/PID/smaps_rollup)\n");
+    printf("memory: not measured on this system\n");
     return;
   }
-  printf("memory: %d rank%s + %lld workers: PSS %.1f MiB in all (table "
+  /* Linux: proportional set sizes, whose sum is what the tree uses.
+   * Windows: working sets, which count a shared page in every process. */
+  printf("memory: %d rank%s + %lld workers: %s %.1f MiB in all (table "
          "%.1f MiB, keys %.1f MiB in all)",
          d->nranks, d->nranks == 1 ? "" : "s", sum[1] - d->nranks,
+#if defined(__linux__)
+         "PSS",
+#else
+         "working sets",
+#endif
          (double)sum[0] / 1024,
          (double)(c->entries * sizeof(uint64_t)) / (1 << 20),
          (double)(c->nkeys * sizeof(uint32_t)) / (1 << 20));
@@ -620,19 +627,19 @@ int main(int argc, char **argv) {
   MPI_Comm_size(d.node, &d.node_size);
 
   MPI_Barrier(MPI_COMM_WORLD);
-  t0 = bench_now_s();
+  t0 = example_now_s();
   make_table(&d, &c);
   MPI_Barrier(MPI_COMM_WORLD);
-  t_table = bench_now_s() - t0;
-  t0 = bench_now_s();
+  t_table = example_now_s() - t0;
+  t0 = example_now_s();
   make_keys(&d, &c);
   MPI_Barrier(MPI_COMM_WORLD);
-  t_keys = bench_now_s() - t0;
-  t0 = bench_now_s();
+  t_keys = example_now_s() - t0;
+  t0 = example_now_s();
   if (c.mode == MODE_HYBRID)
     make_pool(&d, &c);
   MPI_Barrier(MPI_COMM_WORLD);
-  t_pool = bench_now_s() - t0;
+  t_pool = example_now_s() - t0;
 
   if (d.rank == 0)
     printf("mpi_hybrid: mode %s, %d rank%s: %s\n", mode_names[c.mode], d.nranks,
@@ -661,9 +668,9 @@ int main(int argc, char **argv) {
    * the slowest rank has its sum: the time of the whole computation. */
   for (r = 0; r < c.rounds; r++) {
     MPI_Barrier(MPI_COMM_WORLD);
-    t0 = bench_now_s();
+    t0 = example_now_s();
     total[r] = round_sum(&d, &c, r);
-    times[r] = bench_now_s() - t0;
+    times[r] = example_now_s() - t0;
     if (d.rank == 0)
       printf("round %d: sum 0x%016" PRIx64 " in %.1f ms%s\n", r + 1, total[r],
              times[r] * 1e3,

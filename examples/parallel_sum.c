@@ -19,15 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "example_util.h"
 #include "shmpool.h"
-
-#if defined(_WIN32)
-#include <windows.h>
-#include <psapi.h>
-#else
-#include <time.h>
-#include <unistd.h>
-#endif
 
 typedef struct slice {
   uint64_t start, count;
@@ -37,14 +30,6 @@ typedef struct slice_sum {
   double sum;
   int64_t pid;
 } slice_sum;
-
-static long long self_pid(void) {
-#if defined(_WIN32)
-  return (long long)GetCurrentProcessId();
-#else
-  return (long long)getpid();
-#endif
-}
 
 /* ---- the task (runs in the workers) ------------------------------------ */
 
@@ -68,64 +53,14 @@ static int sum_slice(shmpool_task *t) {
   for (; i < end; i++)
     acc[0] += v[i];
   out.sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-  out.pid = self_pid();
+  out.pid = example_pid();
   return shmpool_task_reply(t, &out, sizeof out);
 }
 
 static const shmpool_task_def tasks[] = {{"sum_slice", sum_slice},
                                          {NULL, NULL}};
 
-/* ---- measuring ------------------------------------------------------------
- */
-
-static double now_s(void) {
-#if defined(_WIN32)
-  LARGE_INTEGER f, c;
-  QueryPerformanceFrequency(&f);
-  QueryPerformanceCounter(&c);
-  return (double)c.QuadPart / (double)f.QuadPart;
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-#endif
-}
-
-/* Memory charged to a process, in KiB: its proportional set size on Linux
- * (shared pages split among the processes that map them, so the sum over
- * a process tree is what the tree really uses); the working set elsewhere
- * (shared pages counted in every process: an overestimate). -1 if
- * unknown. */
-static long long process_kib(long long pid) {
-#if defined(__linux__)
-  char path[64], line[256];
-  long long kib = -1;
-  FILE *f;
-  snprintf(path, sizeof path, "/proc/%lld/smaps_rollup", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "Pss: %lld kB", &kib) == 1)
-      break;
-  fclose(f);
-  return kib;
-#elif defined(_WIN32)
-  PROCESS_MEMORY_COUNTERS pmc;
-  HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_VM_READ,
-                         FALSE, (DWORD)pid);
-  long long kib = -1;
-  if (h == NULL)
-    return -1;
-  if (GetProcessMemoryInfo(h, &pmc, sizeof pmc))
-    kib = (long long)(pmc.WorkingSetSize / 1024);
-  CloseHandle(h);
-  return kib;
-#else
-  (void)pid;
-  return -1;
-#endif
-}
+/* ---- the parent (measuring: example_util.h) ------------------------------ */
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "parallel_sum: %s: %s (%s)\n", what, shmpool_strerror(rc),
@@ -170,26 +105,26 @@ int main(int argc, char **argv) {
   n = mib * ((size_t)1 << 20) / sizeof(double);
 
   /* 1. The array: once, in a segment with a generated name. */
-  t0 = now_s();
+  t0 = example_now_s();
   rc = shmpool_seg_create(&seg, NULL, n * sizeof(double), 0);
   if (rc != 0)
     die("creating the array", rc);
   v = (double *)shmpool_seg_data(seg);
   for (i = 0; i < n; i++)
     v[i] = (double)(i % 1024) * 0.125; /* exact in binary: sums are exact */
-  t_fill = now_s() - t0;
+  t_fill = example_now_s() - t0;
   for (i = 0; i < n; i++)
     expect += v[i];
 
   /* 2. The pool. */
-  t0 = now_s();
+  t0 = example_now_s();
   shmpool_options_init(&opts);
   opts.workers = workers;
   opts.tasks = tasks;
   rc = shmpool_create(&pool, &opts);
   if (rc != 0)
     die("starting the pool", rc);
-  t_start = now_s() - t0;
+  t_start = example_now_s() - t0;
   workers = shmpool_workers(pool);
 
   nslices = (size_t)workers * 4;
@@ -209,10 +144,10 @@ int main(int argc, char **argv) {
   /* 3. Sum it, several times: the first round includes attaching. */
   for (round = 0; round < rounds; round++) {
     double total = 0, dt;
-    t0 = now_s();
+    t0 = example_now_s();
     rc = shmpool_map(pool, "sum_slice", slices, sizeof *slices, nslices, &seg,
                      1, sums, sizeof *sums, NULL);
-    dt = now_s() - t0;
+    dt = example_now_s() - t0;
     if (rc != 0)
       die("summing", rc);
     for (i = 0; i < nslices; i++)
@@ -236,10 +171,10 @@ int main(int argc, char **argv) {
       pids[npids++] = sums[i].pid;
   }
   {
-    long long total_kib = process_kib(self_pid()), kib;
+    long long total_kib = example_process_kib(example_pid()), kib;
     int k, known = total_kib >= 0;
     for (k = 0; k < npids && known; k++) {
-      kib = process_kib(pids[k]);
+      kib = example_process_kib(pids[k]);
       known = kib >= 0;
       total_kib += kib;
     }

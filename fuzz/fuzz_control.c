@@ -21,13 +21,14 @@
  *    inside the scratch segment (first and last element, overflow-safe),
  *    and the scratch generation is odd; and a chunk with count > 0 whose
  *    ranges all fit is accepted.
- *  - task_slot_check 0 <=> kind known, name_len 1..63, nsegs <= 16, every
+ *  - task_slot_check 0 <=> kind known, name_len 1..63, the name's first
+ *    NUL exactly at name_len, nsegs <= 16, every
  *    reference to an entry in use (index < nsegtab, odd gen), arg_len
  *    within max_arg (TASK_ONE) or exactly a map chunk (MAP_CHUNK), and
  *    the argument fits in the slot.
  *  - result_check returns 0, 1 or EPROTO; 1 <=> a new result is there
  *    (rtail != done, done != tail), no more results than messages
- *    outstanding, the id matches and len <= max_reply.
+ *    outstanding, the id matches, len <= max_reply and msg_len <= 255.
  *
  * SPDX-License-Identifier: MIT */
 #include <stddef.h>
@@ -143,6 +144,12 @@ static int validate(const unsigned char *base, size_t size,
 
 /* ---- task slots and map chunks ---------------------------------------- */
 
+/* Whether the slot's name ends (its first NUL) exactly at name_len. */
+static int name_ends_at(const shmpool__task_slot *s) {
+  const char *z = (const char *)memchr(s->name, '\0', sizeof s->name);
+  return z != NULL && (size_t)(z - s->name) == s->name_len;
+}
+
 static void check_task_slot(const shmpool__task_slot *s,
                             const shmpool__ctl_layout *l) {
   shmpool__task_slot copy = *s;
@@ -153,7 +160,7 @@ static void check_task_slot(const shmpool__task_slot *s,
 
   model = (s->kind == SHMPOOL__TASK_ONE || s->kind == SHMPOOL__TASK_MAP_CHUNK) &&
           s->name_len >= 1 && s->name_len <= SHMPOOL_TASK_NAME_MAX &&
-          s->nsegs <= SHMPOOL_TASK_SEGS_MAX &&
+          name_ends_at(s) && s->nsegs <= SHMPOOL_TASK_SEGS_MAX &&
           (s->kind == SHMPOOL__TASK_ONE
                ? s->arg_len <= l->p.max_arg
                : s->arg_len == sizeof(shmpool__map_chunk));
@@ -428,6 +435,8 @@ static void mode_parent(fuzz_input *in) {
   slot.id = fuzz_u64(in);
   slot.status = (int32_t)fuzz_u32(in);
   slot.len = fuzz_u32(in);
+  slot.msg_len = (enc & 16u) ? fuzz_u8(in) + (enc & 32u ? 1u : 0u) * 200u
+                             : fuzz_u32(in);
   expected_id = (enc & 4u) ? slot.id : fuzz_u64(in);
   max_reply = (enc & 8u) ? slot.len + fuzz_u8(in) - 128u : fuzz_u32(in);
 
@@ -443,6 +452,7 @@ static void mode_parent(fuzz_input *in) {
     FUZZ_CHECK(published <= outstanding);
     FUZZ_CHECK(slot.id == expected_id);
     FUZZ_CHECK(slot.len <= max_reply);
+    FUZZ_CHECK(slot.msg_len <= SHMPOOL_MESSAGE_MAX);
   }
   /* Nothing published: nothing to take. */
   if (rtail == done)
@@ -450,7 +460,7 @@ static void mode_parent(fuzz_input *in) {
   /* Messages outstanding and something published: exactly valid or not. */
   if (done != tail && rtail != done) {
     ok = published <= outstanding && slot.id == expected_id &&
-         slot.len <= max_reply;
+         slot.len <= max_reply && slot.msg_len <= SHMPOOL_MESSAGE_MAX;
     FUZZ_CHECK(rc == (ok ? 1 : SHMPOOL_EPROTO));
   }
 }

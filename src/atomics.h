@@ -8,16 +8,31 @@
  * VS 2022 17.5, uses its interlocked intrinsics. Everything is
  * address-free, so it works across processes on a shared mapping.
  *
+ * The MSVC branch is never compiled by the local clang-cl builds (clang-cl
+ * defines __clang__). SHMPOOL_FORCE_MSVC_ATOMICS selects it anyway, and
+ * tests/msvc/ compiles it that way for x86 and x64 with the intrinsics MSVC
+ * lacks on x86 poisoned, so a use of one fails there as it fails with cl.
+ *
  * SPDX-License-Identifier: MIT */
 #ifndef SHMPOOL_ATOMICS_H
 #define SHMPOOL_ATOMICS_H
 
 #include <stdint.h>
 
-#if defined(_MSC_VER) && !defined(__clang__)
+#if (defined(_MSC_VER) && !defined(__clang__)) ||                              \
+    defined(SHMPOOL_FORCE_MSVC_ATOMICS)
 #include <intrin.h>
 #if !defined(_M_X64) && !defined(_M_IX86)
 #error "shmpool's MSVC atomics are written for x86 and x64 only"
+#endif
+#if defined(_M_IX86)
+/* The 64-bit load below is one SSE2 MOVQ. /arch:SSE2 is cl's default for
+ * x86 since VS 2012 (_M_IX86_FP is then 2), and Windows 8, the oldest
+ * Windows shmpool supports (docs/PLATFORMS.md), requires SSE2 anyway. */
+#if !defined(_M_IX86_FP) || _M_IX86_FP < 2
+#error "shmpool on 32-bit x86 needs SSE2 (/arch:SSE2, cl's default)"
+#endif
+#include <emmintrin.h>
 #endif
 /* On x86 and x64 every aligned load is an acquire and every aligned store a
  * release at the hardware level; _ReadWriteBarrier stops the compiler from
@@ -37,7 +52,19 @@ static __inline uint64_t shmpool__load_acq64(const volatile uint64_t *p) {
   _ReadWriteBarrier();
   return v;
 #else
-  return (uint64_t)_InterlockedCompareExchange64((volatile __int64 *)p, 0, 0);
+  /* 32-bit x86 has no 64-bit general register, and a plain uint64_t read
+   * is two 32-bit loads that can tear. A locked compare-exchange (what
+   * InterlockedCompareExchange64(p, 0, 0) does) is atomic but always
+   * writes, so it faults on a FILE_MAP_READ view. One 8-byte MOVQ read is
+   * atomic on an 8-byte-aligned address on every Pentium and later (Intel
+   * SDM vol. 3A, 8.1.1) and writes nothing; the barriers keep cl from
+   * caching or moving it, as the volatile read does on x64. */
+  uint64_t v;
+  _ReadWriteBarrier();
+  _mm_storel_epi64((__m128i *)&v,
+                   _mm_loadl_epi64((const __m128i *)(uintptr_t)p));
+  _ReadWriteBarrier();
+  return v;
 #endif
 }
 static __inline void shmpool__store_rel64(volatile uint64_t *p, uint64_t v) {
@@ -45,7 +72,17 @@ static __inline void shmpool__store_rel64(volatile uint64_t *p, uint64_t v) {
   _ReadWriteBarrier();
   *p = v;
 #else
-  _InterlockedExchange64((volatile __int64 *)p, (__int64)v);
+  /* cl has _InterlockedExchange64 only for x64 and ARM; on x86 it is a
+   * compare-exchange loop (what the Windows SDK's InterlockedExchange64
+   * does there). */
+  __int64 seen = (__int64)shmpool__load_acq64(p), prev;
+  for (;;) {
+    prev =
+        _InterlockedCompareExchange64((volatile __int64 *)p, (__int64)v, seen);
+    if (prev == seen)
+      break;
+    seen = prev;
+  }
 #endif
 }
 static __inline uint32_t shmpool__fetch_add32(volatile uint32_t *p,

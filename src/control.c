@@ -17,8 +17,10 @@ SHMPOOL__STATIC_CHECK(shmpool__ctl_futex_at,
 SHMPOOL__STATIC_CHECK(shmpool__segtab_size,
                       sizeof(shmpool__segtab_entry) == 64);
 SHMPOOL__STATIC_CHECK(shmpool__worker_size, sizeof(shmpool__ctl_worker) == 256);
-SHMPOOL__STATIC_CHECK(shmpool__worker_head_at,
-                      offsetof(shmpool__ctl_worker, task_head) == 64);
+SHMPOOL__STATIC_CHECK(shmpool__worker_sleeping_at,
+                      offsetof(shmpool__ctl_worker, worker_sleeping) == 68);
+SHMPOOL__STATIC_CHECK(shmpool__slot_state_at,
+                      offsetof(shmpool__task_slot, state) == 24);
 SHMPOOL__STATIC_CHECK(shmpool__worker_result_at,
                       offsetof(shmpool__ctl_worker, result_tail) == 128);
 SHMPOOL__STATIC_CHECK(shmpool__task_slot_size,
@@ -26,7 +28,9 @@ SHMPOOL__STATIC_CHECK(shmpool__task_slot_size,
 SHMPOOL__STATIC_CHECK(shmpool__map_chunk_size,
                       sizeof(shmpool__map_chunk) == 64);
 SHMPOOL__STATIC_CHECK(shmpool__result_slot_size,
-                      sizeof(shmpool__result_slot) == 16);
+                      sizeof(shmpool__result_slot) == 32);
+SHMPOOL__STATIC_CHECK(shmpool__worker_stop_at,
+                      offsetof(shmpool__ctl_worker, stop) == 16);
 
 static uint64_t shmpool__round_up(uint64_t x, uint64_t to) {
   return (x + to - 1) / to * to;
@@ -50,7 +54,8 @@ int shmpool__ctl_layout_compute(const shmpool__ctl_params *p,
   l->task_slot_size = (uint32_t)shmpool__round_up(
       sizeof(shmpool__task_slot) + arg_area, SHMPOOL__CACHE_LINE);
   l->result_slot_size = (uint32_t)shmpool__round_up(
-      sizeof(shmpool__result_slot) + p->max_reply, SHMPOOL__CACHE_LINE);
+      sizeof(shmpool__result_slot) + SHMPOOL__MSG_AREA + p->max_reply,
+      SHMPOOL__CACHE_LINE);
   l->segtab_off = sizeof(shmpool__ctl_hdr);
   l->init_off =
       l->segtab_off + (uint64_t)p->nsegtab * sizeof(shmpool__segtab_entry);
@@ -130,7 +135,8 @@ int shmpool__result_check(uint32_t done, uint32_t tail, uint32_t rtail,
    * arithmetic: a worker that moved its tail backwards lands here too). */
   if (rtail - done > tail - done)
     return SHMPOOL_EPROTO;
-  if (slot->id != expected_id || slot->len > max_reply)
+  if (slot->id != expected_id || slot->len > max_reply ||
+      slot->msg_len > SHMPOOL_MESSAGE_MAX)
     return SHMPOOL_EPROTO;
   return 1;
 }
@@ -142,6 +148,10 @@ int shmpool__task_slot_check(const shmpool__task_slot *s,
     return SHMPOOL_EPROTO;
   if (s->name_len == 0 || s->name_len > SHMPOOL_TASK_NAME_MAX ||
       s->nsegs > SHMPOOL_TASK_SEGS_MAX)
+    return SHMPOOL_EPROTO;
+  /* Looked up by length: the name may not end early, nor run on. */
+  if (memchr(s->name, '\0', s->name_len) != NULL ||
+      s->name[s->name_len] != '\0')
     return SHMPOOL_EPROTO;
   if (s->kind == SHMPOOL__TASK_ONE ? s->arg_len > l->p.max_arg
                                    : s->arg_len != sizeof(shmpool__map_chunk))

@@ -18,7 +18,7 @@
 #include "shmpool.h"
 
 #define SHMPOOL__CTL_MAGIC 0x4c544350u /* "PCTL" */
-#define SHMPOOL__CTL_VERSION 1u
+#define SHMPOOL__CTL_VERSION 3u
 #define SHMPOOL__CACHE_LINE 64u
 
 /* Limits that keep every computed size far from overflow. */
@@ -81,10 +81,9 @@ typedef struct shmpool__segtab_entry {
 
 enum shmpool__worker_state {
   SHMPOOL__W_EMPTY = 0,
-  SHMPOOL__W_STARTING = 1,    /* set by the parent before spawning */
-  SHMPOOL__W_READY = 2,       /* set by the worker after its initializer */
-  SHMPOOL__W_INIT_FAILED = 3, /* init_status holds the status */
-  SHMPOOL__W_EXITING = 4      /* set by the worker on shutdown */
+  SHMPOOL__W_STARTING = 1,   /* set by the parent before spawning */
+  SHMPOOL__W_READY = 2,      /* set by the worker after its initializer */
+  SHMPOOL__W_INIT_FAILED = 3 /* init_status holds the status */
 };
 
 typedef struct shmpool__ctl_worker {
@@ -92,9 +91,10 @@ typedef struct shmpool__ctl_worker {
   uint32_t task_tail;    /* task slots published */
   uint32_t worker_futex; /* the worker's wake word */
   uint64_t pid;          /* the process serving this block */
-  unsigned char pad0[64 - 16];
+  uint32_t stop;         /* nonzero: exit once the queue is empty */
+  unsigned char pad0[64 - 20];
   /* Line 1, written by the worker. */
-  uint32_t task_head;       /* task slots consumed */
+  uint32_t reserved1;
   uint32_t worker_sleeping; /* nonzero: wake me after publishing */
   uint32_t state;
   int32_t init_status;
@@ -119,15 +119,29 @@ typedef struct shmpool__segtab_ref {
   uint32_t gen;
 } shmpool__segtab_ref;
 
+/* A task slot's state word: the parent sets QUEUED when it publishes the
+ * slot; the worker changes QUEUED to TAKEN (atomically) before it runs the
+ * message, so the parent can tell, if the worker dies, which messages had
+ * started. */
+enum shmpool__slot_state {
+  SHMPOOL__SLOT_QUEUED = 1,
+  SHMPOOL__SLOT_TAKEN = 2,
+  /* The parent canceled it while queued (QUEUED -> CANCELED, also atomic):
+   * the worker skips it and completes it with SHMPOOL_ECANCELED. */
+  SHMPOOL__SLOT_CANCELED = 3
+};
+
 typedef struct shmpool__task_slot {
   uint64_t id;
   uint32_t kind;
   uint32_t name_len;
   uint32_t arg_len;
   uint32_t nsegs;
+  uint32_t state; /* atomic: enum shmpool__slot_state */
+  uint32_t reserved;
   char name[SHMPOOL_TASK_NAME_MAX + 1];
   shmpool__segtab_ref segs[SHMPOOL_TASK_SEGS_MAX];
-  unsigned char pad[256 - 24 - 64 - 8 * SHMPOOL_TASK_SEGS_MAX];
+  unsigned char pad[256 - 32 - 64 - 8 * SHMPOOL_TASK_SEGS_MAX];
   /* Then the argument: max_arg bytes (at least sizeof(map_chunk)). */
 } shmpool__task_slot;
 
@@ -150,9 +164,15 @@ typedef struct shmpool__map_chunk {
 typedef struct shmpool__result_slot {
   uint64_t id;
   int32_t status;
-  uint32_t len;
-  /* Then max_reply bytes of reply. */
+  uint32_t len;     /* of the reply */
+  uint32_t msg_len; /* of the failure message; 0: none */
+  uint32_t reserved[3];
+  /* Then the message (SHMPOOL__MSG_AREA bytes), then max_reply bytes of
+   * reply. */
 } shmpool__result_slot;
+
+/* Room for a failure message and its NUL. */
+#define SHMPOOL__MSG_AREA (SHMPOOL_MESSAGE_MAX + 1u)
 
 /* ---- layout ------------------------------------------------------------- */
 
@@ -251,9 +271,12 @@ shmpool__ctl_result_slot(shmpool__ctl_worker *wb, const shmpool__ctl_layout *l,
 static inline unsigned char *shmpool__task_slot_arg(shmpool__task_slot *s) {
   return (unsigned char *)s + sizeof(shmpool__task_slot);
 }
+static inline unsigned char *shmpool__result_slot_msg(shmpool__result_slot *s) {
+  return (unsigned char *)s + sizeof(shmpool__result_slot);
+}
 static inline unsigned char *
 shmpool__result_slot_data(shmpool__result_slot *s) {
-  return (unsigned char *)s + sizeof(shmpool__result_slot);
+  return (unsigned char *)s + sizeof(shmpool__result_slot) + SHMPOOL__MSG_AREA;
 }
 
 #endif /* SHMPOOL_CONTROL_H */

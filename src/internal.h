@@ -20,8 +20,10 @@
 #define SHMPOOL__MAGIC "SHMPOOL\x1a"
 
 /* state: changes during the segment's life, not covered by the checksum. */
-#define SHMPOOL__STATE_READY 0x1u    /* creator finished initialising */
-#define SHMPOOL__STATE_UNLINKED 0x2u /* name removed; opens give ENOENT */
+#define SHMPOOL__STATE_READY 0x1u /* creator finished initialising */
+/* The name is removed, or being removed by whoever set this bit (and only
+ * by them); opens give ENOENT. */
+#define SHMPOOL__STATE_UNLINKED 0x2u
 
 /* attrs: fixed at create, covered by the checksum. */
 #define SHMPOOL__ATTR_PERSIST 0x1u /* created with SHMPOOL_SEG_PERSIST */
@@ -63,9 +65,15 @@ typedef struct shmpool__creator {
 } shmpool__creator;
 void shmpool__creator_self(shmpool__creator *c);
 
-/* Write a complete header, state 0 (not ready), into base. */
+/* Build a complete header, state 0 (not ready), in private memory at
+ * base. */
 void shmpool__hdr_init(void *base, uint64_t size, uint32_t attrs,
                        uint64_t creation_id, const shmpool__creator *c);
+
+/* Put the header h (from shmpool__hdr_init) in place at the start of a new,
+ * zero-filled segment that others may see already: every field but the
+ * state word, which only ever changes atomically. */
+void shmpool__hdr_write(void *base, const shmpool__hdr *h);
 
 /* Validate the header at base in an object of map_size bytes. Copies it out
  * first, so a concurrent writer cannot change it between check and use.
@@ -74,9 +82,25 @@ void shmpool__hdr_init(void *base, uint64_t size, uint32_t attrs,
 int shmpool__hdr_check(const void *base, size_t map_size,
                        shmpool__hdr_info *info);
 
+/* The same checks for an object that is still exactly as long as its
+ * header (a create between writing the header and growing the object; see
+ * shmpool__plat_seg_create): 0 and *info filled if the header is intact
+ * whatever size it announces, else SHMPOOL_EFORMAT. */
+int shmpool__hdr_check_head(const void *base, size_t map_size,
+                            shmpool__hdr_info *info);
+
 /* Atomically read / set bits in the header's state word. */
 uint32_t shmpool__hdr_state(const void *base);
 void shmpool__hdr_set_state(void *base, uint32_t bits);
+
+/* Claim the removal of the segment's name: set UNLINKED, and return 1 if
+ * this call changed it from 0. Only the claimer removes the name (close by
+ * the owner, shmpool_seg_unlink, a failed create); everyone else finds it
+ * unlinked already. */
+int shmpool__hdr_claim_unlink(void *base);
+/* Give a claim back after the OS refused to remove the name (it stays, so
+ * it must stay openable and claimable). */
+void shmpool__hdr_unclaim_unlink(void *base);
 
 /* A fresh creation id: unique within this machine with overwhelming
  * probability, without a system call on the hot path. */
@@ -118,12 +142,16 @@ int shmpool__seg_create(shmpool_seg **seg, const char *name, size_t size,
 void shmpool__seg_ref(shmpool_seg *seg);
 int shmpool__seg_unref(shmpool_seg *seg);
 
+/* Unmap and free a handle copied into a forked child, without unlinking
+ * (the name belongs to the parent) and whatever its reference count. */
+void shmpool__seg_forget(shmpool_seg *seg);
+
 /* A pool's count of in-flight tasks naming seg goes up or down by one; the
  * owner's close unlinks at once only while it is zero. */
 void shmpool__seg_busy(shmpool_seg *seg, int delta);
 
 /* ------------------------------------------------------------------------ */
-/* Inspection (the shmpool tool)                                            */
+/* Inspection (behind shmpool_seg_inspect, src/inspect.c)                 */
 /* ------------------------------------------------------------------------ */
 
 enum shmpool__seg_kind {
@@ -145,5 +173,12 @@ typedef struct shmpool__seg_report {
  * Errors: those of shmpool_seg_open (ENOENT, EACCES...). */
 int shmpool__seg_inspect(const char *name, unsigned flags,
                          shmpool__seg_report *r);
+
+/* Remove every owned (not persistent) segment that process pid, started
+ * at `start` (0: unknown), created and can no longer remove because it
+ * died: those named in known[0..n), and, where the OS can list shared
+ * memory, all others. Each is checked by its header first. */
+void shmpool__reap_orphans(uint64_t pid, uint64_t start,
+                           const char *const *known, size_t n);
 
 #endif /* SHMPOOL_INTERNAL_H */

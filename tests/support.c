@@ -20,19 +20,123 @@
 extern char **environ;
 #endif
 
-static const char *test_self_exe(void) {
-  static char path[4096];
 #if defined(_WIN32)
-  DWORD n = GetModuleFileNameA(NULL, path, (DWORD)sizeof path);
-  if (n == 0 || n >= sizeof path)
+/* Windows paths are UTF-16. The wide API throughout: the ANSI one (what
+ * GetModuleFileNameA and CreateProcessA use) cannot name a build
+ * directory outside the system code page, and gives "?" for it. */
+#define TEST_CMDLINE_MAX 32768 /* CreateProcessW's limit, in WCHARs */
+
+static const WCHAR *test_self_exe(void) {
+  static WCHAR path[TEST_CMDLINE_MAX];
+  DWORD n = GetModuleFileNameW(NULL, path, TEST_CMDLINE_MAX);
+  if (n == 0 || n >= TEST_CMDLINE_MAX)
     return NULL;
-#elif defined(__linux__)
-  strcpy(path, "/proc/self/exe");
+  return path;
+}
+
+/* Append "<q>s<q>" to cmd (UTF-16; s is UTF-8). Arguments here never
+ * contain quotes, so no escaping is needed. */
+static int test_cmdline_append(WCHAR *cmd, size_t *len, const char *s,
+                               int quote) {
+  int n;
+  if (*len + 4 >= TEST_CMDLINE_MAX)
+    return -1;
+  cmd[(*len)++] = L' ';
+  if (quote)
+    cmd[(*len)++] = L'"';
+  n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, cmd + *len,
+                          (int)(TEST_CMDLINE_MAX - 2 - *len));
+  if (n <= 0)
+    return -1;
+  *len += (size_t)n - 1;
+  if (quote)
+    cmd[(*len)++] = L'"';
+  cmd[*len] = 0;
+  return 0;
+}
+#else
+static const char *test_self_exe(void) {
+#if defined(__linux__)
+  return "/proc/self/exe";
 #else
 #error "test_self_exe: add this platform"
 #endif
-  return path;
 }
+#endif
+
+/* ---- Linux /proc ---------------------------------------------------------
+ */
+
+#if defined(__linux__)
+/* Calls fn(pid, ctx) for every process in /proc; stops early when fn
+ * returns nonzero. Returns -1 if /proc cannot be read. */
+static int test_each_process(int (*fn)(long pid, void *ctx), void *ctx) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+        fn(atol(e->d_name), ctx) != 0)
+      break;
+  closedir(d);
+  return 0;
+}
+
+/* The state letter and parent of process pid from /proc/<pid>/stat, or
+ * -1 if it is gone. */
+static int test_proc_stat(long pid, char *state, long *ppid) {
+  char path[64], buf[512];
+  const char *p;
+  FILE *f;
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  p = fgets(buf, sizeof buf, f);
+  fclose(f);
+  /* "pid (comm) S ppid ...": comm may hold spaces and parentheses. */
+  if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+      sscanf(p + 2, "%c %ld", state, ppid) != 2)
+    return -1;
+  return 0;
+}
+
+/* Whether process pid runs "<exe> --shmpool-worker ctl_name". */
+static int test_cmdline_is_worker_of(long pid, const char *ctl_name) {
+  char path[64], buf[512];
+  const char *flag, *name;
+  size_t n;
+  FILE *f;
+  snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+  f = fopen(path, "rb");
+  if (f == NULL)
+    return 0;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* argv[0] NUL "--shmpool-worker" NUL name NUL */
+  flag = buf + strlen(buf) + 1;
+  if (flag >= buf + n || strcmp(flag, "--shmpool-worker") != 0)
+    return 0;
+  name = flag + strlen(flag) + 1;
+  return name < buf + n && strcmp(name, ctl_name) == 0;
+}
+
+static int test_count_if_child(long pid, void *ctx) {
+  char state;
+  long ppid;
+  if (test_proc_stat(pid, &state, &ppid) == 0 && ppid == (long)getpid())
+    ++*(int *)ctx;
+  return 0;
+}
+
+static int test_kill_if_worker(long pid, void *ctx) {
+  if (test_cmdline_is_worker_of(pid, (const char *)ctx))
+    kill((pid_t)pid, SIGKILL);
+  return 0;
+}
+#endif
 
 void test_dispatch_helper(int argc, char **argv, const test_helper *helpers) {
   const test_helper *h;
@@ -74,27 +178,38 @@ void test_quiet_crashes(void) {
 }
 
 int test_spawn_self(test_proc *p, const char *role, const char *const *args) {
-  const char *exe = test_self_exe();
   size_t n = 0, i;
   memset(p, 0, sizeof *p);
-  if (exe == NULL)
+  if (test_self_exe() == NULL)
     return -1;
   while (args != NULL && args[n] != NULL)
     n++;
 #if defined(_WIN32)
   {
-    char cmd[8192];
-    STARTUPINFOA si;
+    const WCHAR *exe = test_self_exe();
+    WCHAR *cmd = (WCHAR *)malloc(TEST_CMDLINE_MAX * sizeof *cmd);
+    STARTUPINFOW si;
     PROCESS_INFORMATION pi;
-    size_t len;
-    snprintf(cmd, sizeof cmd, "\"%s\" --helper %s", exe, role);
-    for (i = 0; i < n; i++) {
-      len = strlen(cmd);
-      snprintf(cmd + len, sizeof cmd - len, " \"%s\"", args[i]);
+    size_t len = wcslen(exe) + 2;
+    BOOL ok;
+    if (cmd == NULL || len + 1 >= TEST_CMDLINE_MAX) {
+      free(cmd);
+      return -1;
     }
+    cmd[0] = L'"';
+    memcpy(cmd + 1, exe, (len - 2) * sizeof *cmd);
+    cmd[len - 1] = L'"';
+    cmd[len] = 0;
+    ok = test_cmdline_append(cmd, &len, "--helper", 0) == 0 &&
+         test_cmdline_append(cmd, &len, role, 0) == 0;
+    for (i = 0; ok && i < n; i++)
+      ok = test_cmdline_append(cmd, &len, args[i], 1) == 0;
     memset(&si, 0, sizeof si);
     si.cb = sizeof si;
-    if (!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+    ok = ok &&
+         CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
+    free(cmd);
+    if (!ok)
       return -1;
     CloseHandle(pi.hThread);
     p->handle = (intptr_t)pi.hProcess;
@@ -103,6 +218,7 @@ int test_spawn_self(test_proc *p, const char *role, const char *const *args) {
   }
 #else
   {
+    const char *exe = test_self_exe();
     char **argv = (char **)calloc(n + 4, sizeof *argv);
     pid_t pid;
     int rc;
@@ -196,6 +312,20 @@ void test_name(char *buf, size_t len, const char *tag) {
   snprintf(buf, len, "t%ld.%s", test_getpid(), tag);
 }
 
+int test_getenv(const char *name, char *buf, size_t len) {
+#if defined(_WIN32)
+  /* The ANSI variant is enough for the ASCII values tests pass. */
+  DWORD n = GetEnvironmentVariableA(name, buf, (DWORD)len);
+  return n > 0 && n < len ? 0 : -1;
+#else
+  const char *v = getenv(name);
+  if (v == NULL || strlen(v) >= len)
+    return -1;
+  memcpy(buf, v, strlen(v) + 1);
+  return 0;
+#endif
+}
+
 uint64_t test_now_ms(void) {
 #if defined(_WIN32)
   return (uint64_t)GetTickCount64();
@@ -236,20 +366,18 @@ int test_pid_alive(long pid) {
   CloseHandle(h);
   return alive;
 #else
-  char path[64], buf[512];
-  FILE *f;
-  const char *p;
+  char state;
+  long ppid;
   if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
     return 0;
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return 1; /* no /proc: trust kill() */
-  p = fgets(buf, sizeof buf, f);
-  fclose(f);
-  if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+#if defined(__linux__)
+  if (test_proc_stat(pid, &state, &ppid) != 0)
     return 0;
-  return p[2] != 'Z' && p[2] != 'X'; /* zombies are gone */
+  return state != 'Z' && state != 'X'; /* zombies are gone */
+#else
+  (void)state, (void)ppid;
+  return 1; /* no /proc: trust kill() */
+#endif
 #endif
 }
 
@@ -297,7 +425,6 @@ int test_count_my_segments(void) {
 #endif
 }
 
-
 int test_count_fds(void) {
 #if defined(__linux__)
   DIR *d = opendir("/proc/self/fd");
@@ -314,29 +441,66 @@ int test_count_fds(void) {
 #endif
 }
 
+int test_count_children(void) {
+#if defined(__linux__)
+  int n = 0;
+  return test_each_process(test_count_if_child, &n) == 0 ? n : -1;
+#else
+  return -1;
+#endif
+}
+
+void test_kill_workers_of(const char *ctl_name) {
+#if defined(__linux__)
+  (void)test_each_process(test_kill_if_worker, (void *)(uintptr_t)ctl_name);
+#else
+  (void)ctl_name;
+#endif
+}
+
 int test_pid_is_worker_of(long pid, const char *ctl_name) {
 #if defined(__linux__)
-  char path[64], buf[512];
-  const char *flag, *name;
-  size_t n;
-  FILE *f;
-  if (!test_pid_alive(pid))
-    return 0;
-  snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-  f = fopen(path, "rb");
-  if (f == NULL)
-    return 0;
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  /* argv[0] NUL "--shmpool-worker" NUL name NUL */
-  flag = buf + strlen(buf) + 1;
-  if (flag >= buf + n || strcmp(flag, "--shmpool-worker") != 0)
-    return 0;
-  name = flag + strlen(flag) + 1;
-  return name < buf + n && strcmp(name, ctl_name) == 0;
+  return test_pid_alive(pid) && test_cmdline_is_worker_of(pid, ctl_name);
 #else
   (void)ctl_name;
   return test_pid_alive(pid);
 #endif
+}
+
+/* ---- tasks ------------------------------------------------------------- */
+
+int test_task_pid(shmpool_task *t) {
+  long pid = test_getpid();
+  return shmpool_task_reply(t, &pid, sizeof pid);
+}
+
+int test_task_echo(shmpool_task *t) {
+  size_t n;
+  const void *a = shmpool_task_arg(t, &n);
+  return shmpool_task_reply(t, a, n);
+}
+
+int test_task_nop(shmpool_task *t) {
+  (void)t;
+  return 0;
+}
+
+int test_task_hang(shmpool_task *t) {
+  volatile int forever = 1;
+  (void)t;
+  while (forever)
+    test_sleep_ms(1000);
+  return 0;
+}
+
+long test_task_pid_of(shmpool *pool) {
+  shmpool_result r;
+  long pid = -1;
+  shmpool_result_init(&r);
+  if (shmpool_submit(pool, "pid", NULL, 0, NULL, 0, NULL) != 0 ||
+      shmpool_wait(pool, &r, 60000) != 0 || r.status != 0 ||
+      r.len != sizeof pid)
+    return -1;
+  memcpy(&pid, r.data, sizeof pid);
+  return pid;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shmpool.h"
+
 typedef int (*test_helper_fn)(int argc, char **argv);
 typedef struct test_helper {
   const char *role;
@@ -50,6 +52,10 @@ int test_run_self(const char *role, const char *const *args, test_exit *out);
 /* "t<pid>.<tag>": unique per test process, within the portable rules. */
 void test_name(char *buf, size_t len, const char *tag);
 
+/* Copy environment variable name into buf; 0 if it is set and fits, else
+ * -1. (cl deprecates getenv; this is the one place that reads it.) */
+int test_getenv(const char *name, char *buf, size_t len);
+
 /* Milliseconds from a monotonic clock. */
 uint64_t test_now_ms(void);
 void test_sleep_ms(unsigned ms);
@@ -57,6 +63,23 @@ long test_getpid(void);
 
 /* Open descriptors of this process (Linux), or -1 where unknown. */
 int test_count_fds(void);
+/* Child processes of this one not yet reaped, zombies included (Linux), or
+ * -1 where unknown. */
+int test_count_children(void);
+/* SIGKILL every process that runs as a worker of the pool whose control
+ * segment is ctl_name, without asking the pool (Linux; elsewhere nothing). */
+void test_kill_workers_of(const char *ctl_name);
+
+/* A task that replies with the pid of the worker running it (a long), for
+ * the task tables of tests; register it as "pid". */
+int test_task_pid(shmpool_task *t);
+/* Tasks for the task tables of tests: "echo" replies its argument, "nop"
+ * does nothing, "hang" never returns (until its worker is killed). */
+int test_task_echo(shmpool_task *t);
+int test_task_nop(shmpool_task *t);
+int test_task_hang(shmpool_task *t);
+/* Run "pid" on pool and return the pid it replied, or -1 on any failure. */
+long test_task_pid_of(shmpool *pool);
 
 /* Whether pid is still a worker of the pool whose control segment is
  * ctl_name: alive and, on Linux, started as "--shmpool-worker ctl_name".

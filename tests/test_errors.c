@@ -39,6 +39,16 @@ static void test_every_code_has_a_name(void **state) {
   assert_string_equal(shmpool_strerror(SHMPOOL_ENOENT), "no such segment");
 }
 
+/* The enum is written out with a doc comment per value; the X-macro
+ * repeats each value for shmpool_strerror() and shmpool_err_name(). They
+ * must agree (tools/test-all.sh's docs leg checks the texts). */
+static void test_enum_matches_the_x_macro(void **state) {
+  (void)state;
+#define SAME_VALUE_(name, value, text) assert_int_equal(SHMPOOL_##name, value);
+  SHMPOOL_ERRNO_MAP(SAME_VALUE_)
+#undef SAME_VALUE_
+}
+
 static void test_values_are_stable(void **state) {
   (void)state;
   /* Part of the ABI: a change here breaks compiled programs. */
@@ -57,6 +67,11 @@ static void test_unknown_codes(void **state) {
   assert_string_equal(shmpool_strerror(42), "unknown error");
   assert_string_equal(shmpool_err_name(-999), "SHMPOOL_E?");
   assert_string_equal(shmpool_strerror(0), "success");
+  /* Documented: success has no SHMPOOL_ name. */
+  assert_string_equal(shmpool_err_name(0), "0");
+  /* A task's own status is not a library code. */
+  assert_string_equal(shmpool_err_name(SHMPOOL_TASK_STATUS_MIN - 1),
+                      "SHMPOOL_E?");
 }
 
 static void test_version(void **state) {
@@ -84,6 +99,7 @@ static void test_os_error_is_kept(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_code_has_a_name),
+      cmocka_unit_test(test_enum_matches_the_x_macro),
       cmocka_unit_test(test_values_are_stable),
       cmocka_unit_test(test_unknown_codes),
       cmocka_unit_test(test_version),

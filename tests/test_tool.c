@@ -22,13 +22,8 @@
 #if defined(_WIN32)
 #define popen _popen
 #define pclose _pclose
-#define ON_LINUX 0
-#elif defined(__linux__)
-#include <sys/wait.h>
-#define ON_LINUX 1
 #else
 #include <sys/wait.h>
-#define ON_LINUX 0
 #endif
 
 static char tool[4096];
@@ -119,6 +114,52 @@ static void test_info_and_rm(void **state) {
   assert_non_null(strstr(out, shmpool_version_string()));
 }
 
+/* Every refusal says what was wrong and what is allowed, and exits
+ * nonzero: 1 for a bad name, 2 for a bad command line. */
+static void test_error_messages(void **state) {
+  static const struct {
+    const char *args;
+    int status;
+    const char *says[2]; /* each must appear in the output */
+  } cases[] = {
+      {"info /bad/name",
+       1,
+       {"'/bad/name' is not a valid segment name: it starts with '/'",
+        "1 to 30 characters of A-Z a-z 0-9 . _ -"}},
+      {"rm bad/name", 1, {"character 4 is '/'", "A-Z a-z 0-9"}},
+      {"info abcdefghijklmnopqrstuvwxyz0123456789",
+       1,
+       {"it has 36 characters", "1 to 30 characters"}},
+      {"info ..", 1, {"'.' and '..' are refused", "A-Z a-z 0-9"}},
+      {"info", 2, {"takes exactly one NAME (got 0)", "usage: shmpool"}},
+      {"rm", 2, {"takes one or more NAMEs", "usage: shmpool"}},
+      {"ls extra",
+       2,
+       {"takes no operands (got 1, the first 'extra')", "usage"}},
+      {"frobnicate",
+       2,
+       {"unknown command 'frobnicate' (commands: ls", "usage"}},
+      {"gc --bogus", 2, {"unknown option --bogus (options: --global", "gc"}},
+      {"rm some-name --dry-run",
+       2,
+       {"--dry-run is an option of gc only", "rm"}},
+      {"", 2, {"no command given", "usage: shmpool"}},
+  };
+  char out[4096];
+  size_t i, j;
+  (void)state;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int status = run_tool(cases[i].args, out, sizeof out);
+    if (status != cases[i].status)
+      fail_msg("shmpool %s: exit %d, want %d:\n%s", cases[i].args, status,
+               cases[i].status, out);
+    for (j = 0; j < 2; j++)
+      if (strstr(out, cases[i].says[j]) == NULL)
+        fail_msg("shmpool %s: no \"%s\" in:\n%s", cases[i].args,
+                 cases[i].says[j], out);
+  }
+}
+
 static void test_ls_and_gc_after_sigkill(void **state) {
   char flag_name[32], owned[32], kept[32], mine[32], line[256];
   static char out[1 << 16];
@@ -128,10 +169,10 @@ static void test_ls_and_gc_after_sigkill(void **state) {
   test_exit ex;
   uint64_t t0;
   (void)state;
-  if (!ON_LINUX) {
-    print_message("skipped: listing segments needs Linux (/dev/shm)\n");
-    skip();
-  }
+#if !defined(__linux__)
+  print_message("skipped: listing segments needs Linux (/dev/shm)\n");
+  skip();
+#endif
   test_name(flag_name, sizeof flag_name, "flag");
   test_name(owned, sizeof owned, "owned");
   test_name(kept, sizeof kept, "kept");
@@ -188,10 +229,10 @@ static void test_gc_sees_through_pid_reuse(void **state) {
   uint32_t h = 2166136261u;
   size_t i;
   (void)state;
-  if (!ON_LINUX) {
-    print_message("skipped: listing segments needs Linux (/dev/shm)\n");
-    skip();
-  }
+#if !defined(__linux__)
+  print_message("skipped: listing segments needs Linux (/dev/shm)\n");
+  skip();
+#endif
   test_name(name, sizeof name, "reused");
   assert_int_equal(shmpool_seg_create(&seg, name, 100, 0), 0);
   /* Rewrite creator_start (offset 32) and the checksum (offset 60), as
@@ -225,6 +266,7 @@ static const test_helper helpers[] = {{"make-and-hang", helper_make_and_hang},
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_info_and_rm),
+      cmocka_unit_test(test_error_messages),
       cmocka_unit_test(test_ls_and_gc_after_sigkill),
       cmocka_unit_test(test_gc_sees_through_pid_reuse),
   };

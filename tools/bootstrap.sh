@@ -9,32 +9,76 @@ set -eu
 native="cmake ninja-build gcc clang libcmocka-dev pkg-config python3"
 # The Windows legs (MinGW-w64 and clang-cl, both run under Wine), the
 # sanitizer runtimes, the Python interop tests, appveyor.yml's check, the
-# API reference (doxygen), the MPI example and its leg (Open MPI).
+# API reference (doxygen), reproducing docs/PERFORMANCE.md (numpy for
+# bench/compare.py's Python series, gnuplot-nox for bench/plot.gp's
+# pngcairo terminal), the MPI example and its leg (Open MPI).
 full="$native lld llvm libclang-rt-14-dev mingw-w64 wine64 libwine-dev \
-wine64-tools xz-utils python3-numpy python3-yaml doxygen libopenmpi-dev \
-openmpi-bin"
+wine64-tools xz-utils python3-numpy python3-yaml doxygen gnuplot-nox \
+libopenmpi-dev openmpi-bin"
 
 pkgs=$full
 [ "${1:-}" = "--native" ] && pkgs=$native
+
+# 32-bit Wine (wine32:i386) runs the mingw-i686 / msvc-wine-x86 legs'
+# tests. It is optional: installing it needs the i386 architecture, and
+# Debian's i386 security index is at times out of step with amd64's, when
+# wine32's Multi-Arch: same dependencies cannot be resolved. Then the
+# architecture is removed again (a foreign architecture whose index fails
+# makes every later "apt-get update" exit 100, this script's included) and
+# the reason is left where tools/test-all.sh reports it.
+wine32_status="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/shmpool/wine32-status"
+try_wine32() {
+  if dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null |
+    grep -q "ok installed"; then
+    echo "installed" >"$wine32_status"
+    return 0
+  fi
+  log=$(mktemp)
+  echo "bootstrap: trying 32-bit Wine (wine32:i386) for the i686 legs"
+  $sudo dpkg --add-architecture i386
+  $sudo apt-get update -q >"$log" 2>&1 || true
+  if DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q wine32:i386 \
+    >>"$log" 2>&1; then
+    echo "installed" >"$wine32_status"
+  else
+    # One line: the first error apt gave (often the i386 index's size).
+    first_error=$(grep -m 1 -E '^E: ' "$log" ||
+      echo "see apt-get install wine32:i386")
+    echo "wine32:i386 could not be installed ($(date -u +%Y-%m-%d)):" \
+      "$first_error" >"$wine32_status"
+    if [ -z "$(dpkg-query -W -f='${Package}:${Architecture}\n' 2>/dev/null |
+      grep ':i386$')" ]; then
+      $sudo dpkg --remove-architecture i386
+      $sudo apt-get update -q >/dev/null 2>&1 || true
+    fi
+    echo "bootstrap: no 32-bit Wine; the i686 legs will build but not run" \
+      "their tests (see $wine32_status)"
+  fi
+  rm -f "$log"
+}
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 && sudo=sudo
+fi
 
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
     missing="$missing $p"
 done
-if [ -z "$missing" ]; then
-  echo "bootstrap: all packages present"
-  exit 0
-fi
-
-sudo=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null 2>&1 || {
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ] && [ -z "$sudo" ]; then
     echo "bootstrap: missing:$missing; run as root or install sudo" >&2
     exit 1
-  }
-  sudo=sudo
+  fi
+  echo "bootstrap: installing$missing"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
+else
+  echo "bootstrap: all packages present"
 fi
-echo "bootstrap: installing$missing"
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing
+if [ "$pkgs" = "$full" ] && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
+  mkdir -p "$(dirname "$wine32_status")"
+  try_wine32
+fi

@@ -35,11 +35,21 @@
 # test executables: set CMAKE_RUNTIME_OUTPUT_DIRECTORY to a common bin dir
 # (Windows has no rpath; the DLL search path is the exe dir + PATH).
 
+# 32-bit x86: mingw-w64-i686.cmake sets SHMPOOL_MINGW_ARCH to i686 and
+# includes this file (tools i686-w64-mingw32-*, 32-bit Wine to run tests).
+if(NOT SHMPOOL_MINGW_ARCH)
+  set(SHMPOOL_MINGW_ARCH x86_64)
+endif()
 set(CMAKE_SYSTEM_NAME Windows)
-set(CMAKE_SYSTEM_PROCESSOR AMD64)
+if(SHMPOOL_MINGW_ARCH STREQUAL "i686")
+  set(CMAKE_SYSTEM_PROCESSOR X86)
+else()
+  set(CMAKE_SYSTEM_PROCESSOR AMD64)
+endif()
 set(CMAKE_SYSTEM_VERSION 10.0)
 
-set(SHMPOOL_MINGW_PREFIX "x86_64-w64-mingw32" CACHE STRING "MinGW-w64 tool prefix")
+set(SHMPOOL_MINGW_PREFIX "${SHMPOOL_MINGW_ARCH}-w64-mingw32" CACHE STRING
+    "MinGW-w64 tool prefix")
 set(SHMPOOL_MINGW_SUFFIX "" CACHE STRING "MinGW-w64 gcc suffix (e.g. -posix or -win32)")
 
 set(CMAKE_C_COMPILER   ${SHMPOOL_MINGW_PREFIX}-gcc${SHMPOOL_MINGW_SUFFIX})
@@ -88,4 +98,5 @@ unset(_shmpool_t)
 # ---------------------------------------------------------------------------
 # Wine as CMAKE_CROSSCOMPILING_EMULATOR: see wine-emulator.cmake.
 # ---------------------------------------------------------------------------
+set(SHMPOOL_WINE_ARCH ${SHMPOOL_MINGW_ARCH})
 include("${CMAKE_CURRENT_LIST_DIR}/wine-emulator.cmake")

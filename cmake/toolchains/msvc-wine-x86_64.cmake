@@ -61,9 +61,27 @@
 #
 # Cache variables: SHMPOOL_LLVM_BIN_DIR, SHMPOOL_WINE_INCLUDE_DIR,
 # SHMPOOL_WINE_LIB_DIR, SHMPOOL_WINE, SHMPOOL_WINEPREFIX (see mingw file).
+#
+# 32-bit x86: msvc-wine-x86.cmake sets SHMPOOL_MSVC_WINE_ARCH to i686 and
+# includes this file. The target is then i686-pc-windows-msvc with
+# /arch:SSE2 (cl's default for x86; clang-cl's is plain i686), and the
+# import libraries are Wine's i386-windows ones: from libwine-dev:i386 if
+# installed, else unpacked by tools/fetch-wine-i386.sh into
+# $XDG_CACHE_HOME/shmpool/wine-i386-dev (see that script for why).
 
+if(NOT SHMPOOL_MSVC_WINE_ARCH)
+  set(SHMPOOL_MSVC_WINE_ARCH x86_64)
+endif()
 set(CMAKE_SYSTEM_NAME Windows)
-set(CMAKE_SYSTEM_PROCESSOR AMD64)
+if(SHMPOOL_MSVC_WINE_ARCH STREQUAL "i686")
+  set(CMAKE_SYSTEM_PROCESSOR X86)
+  set(_shmpool_wine_pe_dir i386-windows)
+  set(_shmpool_deb_arch i386-linux-gnu)
+else()
+  set(CMAKE_SYSTEM_PROCESSOR AMD64)
+  set(_shmpool_wine_pe_dir x86_64-windows)
+  set(_shmpool_deb_arch x86_64-linux-gnu)
+endif()
 set(CMAKE_SYSTEM_VERSION 10.0)
 
 # ---------------------------------------------------------------------------
@@ -115,19 +133,42 @@ if(NOT EXISTS "${SHMPOOL_WINE_INCLUDE_DIR}/msvcrt/stdio.h")
     "(SHMPOOL_WINE_INCLUDE_DIR). Debian: apt-get install libwine-dev")
 endif()
 
-if(NOT SHMPOOL_WINE_LIB_DIR)
-  foreach(_d /usr/lib/x86_64-linux-gnu/wine/x86_64-windows /usr/lib64/wine/x86_64-windows
-             /usr/lib/wine/x86_64-windows /usr/local/lib/wine/x86_64-windows
-             /opt/wine-stable/lib64/wine/x86_64-windows)
-    if(EXISTS "${_d}/libucrtbase.a" AND EXISTS "${_d}/libkernel32.a")
-      set(SHMPOOL_WINE_LIB_DIR "${_d}")
-      break()
-    endif()
-  endforeach()
-  unset(_d)
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/user-cache.cmake")
+set(_shmpool_fetched "${_shmpool_cache}/shmpool/wine-i386-dev")
+unset(_shmpool_cache)
+foreach(_pass 1 2)
+  if(NOT SHMPOOL_WINE_LIB_DIR)
+    foreach(_d /usr/lib/${_shmpool_deb_arch}/wine/${_shmpool_wine_pe_dir}
+               /usr/lib64/wine/${_shmpool_wine_pe_dir}
+               /usr/lib/wine/${_shmpool_wine_pe_dir}
+               /usr/local/lib/wine/${_shmpool_wine_pe_dir}
+               /opt/wine-stable/lib64/wine/${_shmpool_wine_pe_dir}
+               /opt/wine-stable/lib/wine/${_shmpool_wine_pe_dir}
+               "${_shmpool_fetched}/usr/lib/${_shmpool_deb_arch}/wine/${_shmpool_wine_pe_dir}")
+      if(EXISTS "${_d}/libucrtbase.a" AND EXISTS "${_d}/libkernel32.a")
+        set(SHMPOOL_WINE_LIB_DIR "${_d}")
+        break()
+      endif()
+    endforeach()
+    unset(_d)
+  endif()
+  # Debian 12 has the i386 import libraries only in libwine-dev:i386,
+  # which often cannot be installed beside wine64: unpack it privately.
+  if(NOT SHMPOOL_WINE_LIB_DIR AND _pass EQUAL 1 AND
+     SHMPOOL_MSVC_WINE_ARCH STREQUAL "i686")
+    message(STATUS "msvc-wine-x86: fetching Wine's i386 import libraries "
+                   "(tools/fetch-wine-i386.sh ${_shmpool_fetched})")
+    execute_process(
+      COMMAND sh "${CMAKE_CURRENT_LIST_DIR}/../../tools/fetch-wine-i386.sh"
+              "${_shmpool_fetched}"
+      RESULT_VARIABLE _shmpool_rc)
+    unset(_shmpool_rc)
+  endif()
+endforeach()
+unset(_pass)
+unset(_shmpool_fetched)
 set(SHMPOOL_WINE_LIB_DIR "${SHMPOOL_WINE_LIB_DIR}" CACHE PATH
-  "Wine's x86_64-windows dir with libucrtbase.a, libkernel32.a, ... (wine64-tools/libwine-dev)")
+  "Wine's ${_shmpool_wine_pe_dir} dir with libucrtbase.a, libkernel32.a, ... (libwine-dev)")
 if(NOT EXISTS "${SHMPOOL_WINE_LIB_DIR}/libucrtbase.a")
   message(FATAL_ERROR "msvc-wine toolchain: Wine's PE import libraries not found "
     "(SHMPOOL_WINE_LIB_DIR). Debian: apt-get install libwine-dev wine64-tools")
@@ -146,7 +187,7 @@ list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES
   SHMPOOL_WINE_LIB_DIR SHMPOOL_WINE SHMPOOL_WINEPREFIX)
 list(REMOVE_DUPLICATES CMAKE_TRY_COMPILE_PLATFORM_VARIABLES)
 
-set(_shmpool_stamp "${SHMPOOL_MSVC_WINE_DIR}/.stamp-v5")
+set(_shmpool_stamp "${SHMPOOL_MSVC_WINE_DIR}/.stamp-v6")
 set(_shmpool_stamp_content "${SHMPOOL_LLVM_BIN_DIR}|${SHMPOOL_WINE_LIB_DIR}")
 set(_shmpool_old "")
 if(EXISTS "${_shmpool_stamp}")
@@ -195,12 +236,22 @@ typedef int (__cdecl *shmpool_onexit_t)(void);
 #if defined(PART_TLS)
 /* static TLS directory, as tlssup.obj of the MS CRT */
 typedef void (__stdcall *shmpool_tls_cb)(void *, unsigned long, void *);
+#if defined(_WIN64)
+typedef unsigned long long shmpool_uptr;
+#else
+typedef unsigned long shmpool_uptr;
+#endif
 typedef struct {
-    unsigned long long StartAddressOfRawData, EndAddressOfRawData, AddressOfIndex,
+    shmpool_uptr StartAddressOfRawData, EndAddressOfRawData, AddressOfIndex,
         AddressOfCallBacks;
     unsigned long SizeOfZeroFill, Characteristics;
 } shmpool_tls_dir;
 unsigned long _tls_index = 0;
+#if defined(_M_IX86)
+/* x86 code reads the TLS array at fs:[__tls_array]: an absolute symbol,
+   the TEB's ThreadLocalStoragePointer offset */
+__asm__(".globl __tls_array\n.set __tls_array, 0x2c\n");
+#endif
 #pragma section(".tls", read, write)
 #pragma section(".tls$ZZZ", read, write)
 #pragma section(".CRT$XLA", read)
@@ -212,8 +263,8 @@ __declspec(allocate(".CRT$XLA")) shmpool_tls_cb __xl_a = 0;
 __declspec(allocate(".CRT$XLZ")) shmpool_tls_cb __xl_z = 0;
 extern const shmpool_tls_dir _tls_used;
 __declspec(allocate(".rdata$T")) const shmpool_tls_dir _tls_used = {
-    (unsigned long long)&_tls_start, (unsigned long long)&_tls_end,
-    (unsigned long long)&_tls_index, (unsigned long long)(&__xl_a + 1), 0, 0 };
+    (shmpool_uptr)&_tls_start, (shmpool_uptr)&_tls_end,
+    (shmpool_uptr)&_tls_index, (shmpool_uptr)(&__xl_a + 1), 0, 0 };
 
 #elif defined(PART_ATEXIT)
 /* ucrtbase.dll exports only _crt_atexit */
@@ -221,9 +272,15 @@ __declspec(dllimport) int __cdecl _crt_atexit(shmpool_pvfv);
 int __cdecl atexit(shmpool_pvfv f) { return _crt_atexit(f) == 0 ? 0 : -1; }
 shmpool_onexit_t __cdecl _onexit(shmpool_onexit_t f)
 { return _crt_atexit((shmpool_pvfv)f) == 0 ? f : 0; }
-/* callers compiled against the headers use __declspec(dllimport) */
+/* callers compiled against the headers use __declspec(dllimport); x86
+   decorates C names with a leading underscore */
+#if defined(_M_IX86)
+void *_imp__atexit = (void *)atexit;
+void *_imp___onexit = (void *)_onexit;
+#else
 void *__imp_atexit = (void *)atexit;
 void *__imp__onexit = (void *)_onexit;
+#endif
 
 #elif defined(PART_XC)
 /* bounds of the C/C++ initializer table (.CRT$XCU: constructors, C++ statics) */
@@ -255,7 +312,8 @@ int __stdcall shmpool_DllMainCRTStartup(void *h, unsigned long reason, void *r)
   foreach(_part TLS ATEXIT XC EXE DLL)
     if(_shmpool_rc EQUAL 0)
       execute_process(
-        COMMAND "${SHMPOOL_MSVC_WINE_DIR}/bin/clang-cl" --target=x86_64-pc-windows-msvc
+        COMMAND "${SHMPOOL_MSVC_WINE_DIR}/bin/clang-cl"
+                --target=${SHMPOOL_MSVC_WINE_ARCH}-pc-windows-msvc
                 /nologo /c /O2 /GS- /Zl /X /DPART_${_part} crtsup.c /Focrtsup_${_part}.obj
         WORKING_DIRECTORY "${SHMPOOL_MSVC_WINE_DIR}"
         RESULT_VARIABLE _shmpool_rc OUTPUT_VARIABLE _shmpool_out ERROR_VARIABLE _shmpool_out)
@@ -290,8 +348,8 @@ unset(_shmpool_old)
 # ---------------------------------------------------------------------------
 set(CMAKE_C_COMPILER   "${SHMPOOL_MSVC_WINE_DIR}/bin/clang-cl")
 set(CMAKE_CXX_COMPILER "${SHMPOOL_MSVC_WINE_DIR}/bin/clang-cl")
-set(CMAKE_C_COMPILER_TARGET   x86_64-pc-windows-msvc)
-set(CMAKE_CXX_COMPILER_TARGET x86_64-pc-windows-msvc)
+set(CMAKE_C_COMPILER_TARGET   ${SHMPOOL_MSVC_WINE_ARCH}-pc-windows-msvc)
+set(CMAKE_CXX_COMPILER_TARGET ${SHMPOOL_MSVC_WINE_ARCH}-pc-windows-msvc)
 set(CMAKE_LINKER "${SHMPOOL_LLVM_BIN_DIR}/lld-link" CACHE FILEPATH "")
 if(EXISTS "${SHMPOOL_LLVM_BIN_DIR}/llvm-lib")
   set(CMAKE_AR "${SHMPOOL_LLVM_BIN_DIR}/llvm-lib" CACHE FILEPATH "")
@@ -310,6 +368,10 @@ endif()
 # ---------------------------------------------------------------------------
 set(_shmpool_inc
   "/X -imsvc \"${SHMPOOL_WINE_INCLUDE_DIR}/msvcrt\" -imsvc \"${SHMPOOL_WINE_INCLUDE_DIR}/windows\"")
+if(SHMPOOL_MSVC_WINE_ARCH STREQUAL "i686")
+  # cl's default for x86 (and Windows 8's minimum); clang-cl's is i686.
+  string(APPEND _shmpool_inc " /arch:SSE2")
+endif()
 set(CMAKE_C_FLAGS_INIT   "${_shmpool_inc} /GS-")
 set(CMAKE_CXX_FLAGS_INIT "${_shmpool_inc} /GS-")
 # llvm-rc: CMake preprocesses .rc with clang-cl and passes RC flags to both.
@@ -325,6 +387,10 @@ set(CMAKE_MSVC_RUNTIME_LIBRARY "MultiThreadedDLL")
 # without CMAKE_C_STANDARD_LIBRARIES, and would otherwise fail (leaving
 # CMAKE_SIZEOF_VOID_P empty, which breaks e.g. GNUInstallDirs).
 set(_shmpool_link "/nodefaultlib /manifest:no /libpath:\"${SHMPOOL_MSVC_WINE_DIR}/lib\"")
+if(SHMPOOL_MSVC_WINE_ARCH STREQUAL "i686")
+  # Wine's i386 import libraries carry no SafeSEH tables.
+  string(APPEND _shmpool_link " /safeseh:no")
+endif()
 set(_shmpool_crt "shmpool_crtsup.lib ucrtbase.lib winecrt0.lib kernel32.lib ntdll.lib")
 set(CMAKE_EXE_LINKER_FLAGS_INIT    "${_shmpool_link} /entry:shmpool_mainCRTStartup ${_shmpool_crt}")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "${_shmpool_link} /entry:shmpool_DllMainCRTStartup ${_shmpool_crt}")
@@ -359,4 +425,7 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # ---------------------------------------------------------------------------
 # Wine as CMAKE_CROSSCOMPILING_EMULATOR: see wine-emulator.cmake.
 # ---------------------------------------------------------------------------
+set(SHMPOOL_WINE_ARCH ${SHMPOOL_MSVC_WINE_ARCH})
+unset(_shmpool_wine_pe_dir)
+unset(_shmpool_deb_arch)
 include("${CMAKE_CURRENT_LIST_DIR}/wine-emulator.cmake")

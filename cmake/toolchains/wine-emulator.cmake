@@ -15,26 +15,37 @@
 # prefix with stdio on /dev/null (only when no wineserver is running yet), then
 # execs wine64: later tests then cost ~0.1-0.4 s each.
 # ---------------------------------------------------------------------------
+#
+# SHMPOOL_WINE_ARCH (set by the toolchain file: x86_64 or i686) picks the
+# loader: wine64 for 64-bit programs; wine for 32-bit ones, which Debian
+# ships in wine32:i386 (/usr/lib/wine/wine). Without it, wine64 cannot
+# start a 32-bit program ("failed to open ... syswow64\rundll32.exe"):
+# tools/test-all.sh then builds the 32-bit legs and skips their tests.
+# ---------------------------------------------------------------------------
+if(NOT SHMPOOL_WINE_ARCH)
+  set(SHMPOOL_WINE_ARCH x86_64)
+endif()
+if(SHMPOOL_WINE_ARCH STREQUAL "i686")
+  set(_shmpool_wine_names wine)
+else()
+  set(_shmpool_wine_names wine64 wine)
+endif()
 find_program(SHMPOOL_WINE
-  NAMES wine64 wine
+  NAMES ${_shmpool_wine_names}
   PATHS /usr/lib/wine /usr/lib64/wine /usr/lib/x86_64-linux-gnu/wine
+        /usr/lib/i386-linux-gnu/wine
         /opt/wine-stable/bin /opt/wine-devel/bin /opt/wine-staging/bin
   NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
-find_program(SHMPOOL_WINE NAMES wine64 wine NO_CMAKE_FIND_ROOT_PATH)
+find_program(SHMPOOL_WINE NAMES ${_shmpool_wine_names} NO_CMAKE_FIND_ROOT_PATH)
+unset(_shmpool_wine_names)
 if(SHMPOOL_WINE)
   get_filename_component(_shmpool_wd "${SHMPOOL_WINE}" DIRECTORY)
   find_program(SHMPOOL_WINESERVER NAMES wineserver64 wineserver
     HINTS "${_shmpool_wd}" NO_CMAKE_FIND_ROOT_PATH)
   unset(_shmpool_wd)
 endif()
-if(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
-  set(_shmpool_cache "$ENV{XDG_CACHE_HOME}")
-elseif(DEFINED ENV{HOME} AND NOT "$ENV{HOME}" STREQUAL "")
-  set(_shmpool_cache "$ENV{HOME}/.cache")
-else()
-  set(_shmpool_cache "/tmp")
-endif()
-set(SHMPOOL_WINEPREFIX "${_shmpool_cache}/shmpool/wine-x86_64" CACHE PATH
+include("${CMAKE_CURRENT_LIST_DIR}/user-cache.cmake")
+set(SHMPOOL_WINEPREFIX "${_shmpool_cache}/shmpool/wine-${SHMPOOL_WINE_ARCH}" CACHE PATH
   "WINEPREFIX used to run cross-compiled tests under Wine (shared by build trees)")
 unset(_shmpool_cache)
 option(SHMPOOL_WINE_FAST_START "Pre-start a persistent wineserver for tests (see toolchain file)" ON)

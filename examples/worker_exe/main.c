@@ -113,6 +113,7 @@ int main(int argc, char **argv) {
   shmpool_seg *seg;
   shmpool *pool;
   shmpool_result res;
+  shmpool_result_init(&res);
   span spans[8];
   double sums[8], expect = 0, total = 0, *v;
   uint64_t id, bad_id;

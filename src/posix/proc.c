@@ -50,10 +50,37 @@ static int shmpool__posix_strdup(const char *s, char **out) {
   return 0;
 }
 
+#if defined(__linux__)
+/* Whether path names a dynamic loader: a program run as
+ * "/lib64/ld-linux-x86-64.so.2 ./app" has the loader as /proc/self/exe. */
+static int shmpool__posix_is_loader(const char *path) {
+  const char *base = strrchr(path, '/');
+  base = base != NULL ? base + 1 : path;
+  return strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld.so", 5) == 0 ||
+         strncmp(base, "ld64.so", 7) == 0 || strncmp(base, "ld-musl", 7) == 0;
+}
+#endif
+
 int shmpool__plat_self_exe(char **path) {
 #if defined(__linux__)
-  /* Names the running image even if its file was replaced or deleted. */
-  return shmpool__posix_strdup("/proc/self/exe", path);
+  /* The file /proc/self/exe resolves to, so that workers carry the
+   * program's name (ps, top, pkill) and valgrind, which resolves the link
+   * to its client, starts the program itself. If the file was deleted or
+   * replaced ("... (deleted)"), /proc/self/exe still names the running
+   * image. A program run through an explicit loader is found by the name
+   * it was started with. */
+  char buf[PATH_MAX + 1], real[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0 || (size_t)n >= sizeof buf - 1)
+    return shmpool__posix_strdup("/proc/self/exe", path);
+  buf[n] = '\0';
+  if (shmpool__posix_is_loader(buf) &&
+      realpath(program_invocation_name, real) != NULL &&
+      access(real, X_OK) == 0)
+    return shmpool__posix_strdup(real, path);
+  if (access(buf, X_OK) != 0)
+    return shmpool__posix_strdup("/proc/self/exe", path);
+  return shmpool__posix_strdup(buf, path);
 #elif defined(__APPLE__)
   char buf[PATH_MAX], real[PATH_MAX];
   uint32_t size = sizeof buf;
@@ -86,6 +113,40 @@ unsigned shmpool__plat_cpu_count(void) {
   }
 }
 
+/* ---- the environment ---------------------------------------------------- */
+
+int shmpool__plat_env_is_set(const char *name) {
+  return getenv(name) != NULL;
+}
+
+void shmpool__plat_env_unset(const char *name) {
+  (void)unsetenv(name);
+}
+
+/* This process's environment without `name`, plus "name=value": a
+ * malloc'd array (the strings are environ's, but for the last, which is
+ * the array's own allocation). */
+static char **shmpool__posix_env_with(const char *name, const char *value) {
+  size_t n = 0, k = 0, i, name_len = strlen(name);
+  size_t value_len = strlen(value);
+  char **envp, *var;
+  while (environ != NULL && environ[n] != NULL)
+    n++;
+  envp = (char **)malloc((n + 2) * sizeof *envp + name_len + value_len + 2);
+  if (envp == NULL)
+    return NULL;
+  var = (char *)(envp + n + 2);
+  memcpy(var, name, name_len);
+  var[name_len] = '=';
+  memcpy(var + name_len + 1, value, value_len + 1);
+  for (i = 0; i < n; i++)
+    if (strncmp(environ[i], var, name_len + 1) != 0)
+      envp[k++] = environ[i];
+  envp[k++] = var;
+  envp[k] = NULL;
+  return envp;
+}
+
 /* ---- spawning ------------------------------------------------------------ */
 
 #if !defined(SHMPOOL_HAVE_SPAWN_CLOSEFROM) && !defined(__APPLE__)
@@ -93,7 +154,7 @@ unsigned shmpool__plat_cpu_count(void) {
  * descriptors an application leaked without O_CLOEXEC. Only async-signal-
  * safe calls between fork and exec. */
 static int shmpool__posix_fork_exec(pid_t *pid_out, const char *path,
-                                    char *const argv[]) {
+                                    char *const argv[], char *const envp[]) {
   sigset_t all, old;
   pid_t pid;
   int err_pipe[2], err = 0;
@@ -121,7 +182,7 @@ static int shmpool__posix_fork_exec(pid_t *pid_out, const char *path,
         (void)close(fd);
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    execve(path, argv, environ);
+    execve(path, argv, envp);
     err = errno;
     (void)write(err_pipe[1], &err, sizeof err);
     _exit(127);
@@ -145,8 +206,8 @@ static int shmpool__posix_fork_exec(pid_t *pid_out, const char *path,
 }
 #endif
 
-int shmpool__posix_spawn_image(pid_t *pid, const char *path,
-                               char *const argv[]) {
+int shmpool__posix_spawn_image(pid_t *pid, const char *path, char *const argv[],
+                               char *const envp[]) {
 #if defined(SHMPOOL_HAVE_SPAWN_CLOSEFROM) || defined(__APPLE__)
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
@@ -183,27 +244,41 @@ int shmpool__posix_spawn_image(pid_t *pid, const char *path,
   if (rc == 0)
     rc = posix_spawnattr_setflags(&attr, flags);
   if (rc == 0)
-    rc = posix_spawn(pid, path, &fa, &attr, argv, environ);
+    rc = posix_spawn(pid, path, &fa, &attr, argv, envp);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   return rc;
 #else
-  return shmpool__posix_fork_exec(pid, path, argv);
+  return shmpool__posix_fork_exec(pid, path, argv, envp);
 #endif
 }
 
 int shmpool__plat_spawn(shmpool__plat_proc *p, const char *exe,
-                        const char *ctl_name, shmpool__plat_pid_fn publish,
-                        void *ctx) {
-  char *argv[4];
+                        const char *const *args, const char *ctl_name,
+                        shmpool__plat_pid_fn publish, void *ctx) {
+  char **argv, **envp;
+  size_t nargs = 0, i;
   pid_t pid = 0;
   int err;
   memset(p, 0, sizeof *p);
+  while (args != NULL && args[nargs] != NULL)
+    nargs++;
+  argv = (char **)malloc((nargs + 4) * sizeof *argv);
+  envp = shmpool__posix_env_with(SHMPOOL__WORKER_ENV, ctl_name);
+  if (argv == NULL || envp == NULL) {
+    free(argv);
+    free(envp);
+    return SHMPOOL_ENOMEM;
+  }
   argv[0] = (char *)exe;
-  argv[1] = (char *)SHMPOOL__WORKER_FLAG;
-  argv[2] = (char *)ctl_name;
-  argv[3] = NULL;
-  err = shmpool__posix_sys.spawn(&pid, exe, argv);
+  for (i = 0; i < nargs; i++)
+    argv[1 + i] = (char *)args[i];
+  argv[1 + nargs] = (char *)SHMPOOL__WORKER_FLAG;
+  argv[2 + nargs] = (char *)ctl_name;
+  argv[3 + nargs] = NULL;
+  err = shmpool__posix_sys.spawn(&pid, exe, argv, envp);
+  free(argv);
+  free(envp);
   if (err != 0) {
     (void)shmpool__posix_error(err); /* keep the raw errno */
     return err == ENOMEM ? SHMPOOL_ENOMEM : SHMPOOL_ESPAWN;
@@ -281,6 +356,8 @@ typedef struct shmpool__parent_watch {
   long pid;
   uint64_t start;
   int fd; /* pidfd or kqueue, -1 for polling */
+  shmpool__plat_orphan_fn orphaned;
+  void *ctx;
 } shmpool__parent_watch;
 
 static int shmpool__posix_parent_alive(const shmpool__parent_watch *pw) {
@@ -311,20 +388,36 @@ static void *shmpool__posix_watch_thread(void *arg) {
     while (shmpool__posix_parent_alive(pw))
       shmpool__plat_sleep_ms(200);
   }
+  pw->orphaned(pw->ctx);
   _exit(SHMPOOL__EXIT_PARENT);
   return NULL;
 }
 
-int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start) {
+int shmpool__plat_worker_init(uint64_t parent_pid, uint64_t parent_start,
+                              shmpool__plat_orphan_fn orphaned, void *ctx) {
   static shmpool__parent_watch pw; /* lives as long as the thread */
+  static const int group_signals[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM};
+  struct sigaction ign;
   pthread_attr_t attr;
   pthread_t thread;
   sigset_t all, old;
+  size_t i;
   int rc;
+
+  /* A Ctrl-C (or hang-up, or a SIGTERM to the process group) is for the
+   * parent: a worker that died of it could not clean up after a parent
+   * that dies of it too. Workers end with the parent instead. */
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  for (i = 0; i < sizeof group_signals / sizeof group_signals[0]; i++)
+    (void)sigaction(group_signals[i], &ign, NULL);
 
   pw.pid = (long)parent_pid;
   pw.start = parent_start;
   pw.fd = -1;
+  pw.orphaned = orphaned;
+  pw.ctx = ctx;
   /* Why not PR_SET_PDEATHSIG: Linux sends it when the *thread* that
    * spawned us exits, so a pool created from a short-lived thread would
    * lose its workers. A pidfd (Linux 5.3+) or kqueue watches the process. */

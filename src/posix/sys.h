@@ -34,7 +34,8 @@ typedef struct shmpool__posix_syscalls {
   /* Starts a worker process (posix_spawn, or fork + exec where the system
    * cannot close inherited descriptors in posix_spawn); returns 0 or an
    * errno value. */
-  int (*spawn)(pid_t *pid, const char *path, char *const argv[]);
+  int (*spawn)(pid_t *pid, const char *path, char *const argv[],
+               char *const envp[]);
   pid_t (*waitpid)(pid_t pid, int *status, int options);
   int (*kill)(pid_t pid, int sig);
 } shmpool__posix_syscalls;
@@ -47,7 +48,7 @@ int shmpool__posix_error(int errnum);
 
 /* The default `spawn` entry (src/posix/proc.c). */
 int shmpool__posix_spawn_image(pid_t *pid, const char *path,
-                               char *const argv[]);
+                               char *const argv[], char *const envp[]);
 
 /* The start time of process pid (see shmpool__plat_proc_start), 0 if the
  * process does not exist or the OS cannot tell. */

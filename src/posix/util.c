@@ -51,11 +51,12 @@ uint64_t shmpool__plat_pid(void) {
   return (uint64_t)getpid();
 }
 
-uint64_t shmpool__posix_start_of(long pid) {
 #if defined(__linux__)
-  /* Field 22 of /proc/PID/stat, in clock ticks after boot. Field 2 is the
-   * command name in parentheses and may itself contain spaces and ')', so
-   * parse from the last ')'. */
+/* From /proc/PID/stat: field 22, the start time in clock ticks after boot,
+ * and field 3, the state ('Z' for a zombie). Field 2 is the command name
+ * in parentheses and may itself contain spaces and ')', so parse from the
+ * last ')'. 0 if the process does not exist. */
+static int shmpool__linux_stat(long pid, uint64_t *start_out, char *state) {
   char path[64];
   char buf[1024];
   const char *p;
@@ -72,14 +73,24 @@ uint64_t shmpool__posix_start_of(long pid) {
     return 0;
   buf[n] = '\0';
   p = strrchr(buf, ')');
-  if (p == NULL)
+  if (p == NULL || p[1] != ' ' || p[2] == '\0')
     return 0;
+  *state = p[2];
   /* After ')' come fields 3, 4, ...: skip to field 22. */
   for (field = 2; field < 22 && p != NULL; field++)
     p = strchr(p + 1, ' ');
   if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
     return 0;
-  return (uint64_t)start;
+  *start_out = (uint64_t)start;
+  return 1;
+}
+#endif
+
+uint64_t shmpool__posix_start_of(long pid) {
+#if defined(__linux__)
+  uint64_t start = 0;
+  char state;
+  return shmpool__linux_stat(pid, &start, &state) ? start : 0;
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
   struct kinfo_proc kp;
   size_t len = sizeof kp;
@@ -109,7 +120,17 @@ int shmpool__plat_proc_alive(uint64_t pid, uint64_t start) {
     if (errno != EPERM) /* EPERM: it exists, it is someone else's */
       return -1;
   }
+#if defined(__linux__)
+  {
+    /* A zombie has ended: only its exit status waits to be collected. */
+    char state = 0;
+    now_start = 0;
+    if (shmpool__linux_stat((long)pid, &now_start, &state) && state == 'Z')
+      return 0;
+  }
+#else
   now_start = shmpool__posix_start_of((long)pid);
+#endif
   if (start == 0 || now_start == 0)
     return 1; /* exists; cannot tell whether it is the same process */
   return now_start == start;

@@ -64,18 +64,56 @@ static HANDLE WINAPI shmpool__win_OpenEventW(DWORD access, BOOL inherit,
   return OpenEventW(access, inherit, name);
 }
 
-shmpool__win_syscalls shmpool__win_sys = {shmpool__win_CreateFileMappingW,
-                                          shmpool__win_OpenFileMappingW,
-                                          shmpool__win_MapViewOfFile,
-                                          shmpool__win_UnmapViewOfFile,
-                                          shmpool__win_VirtualQuery,
-                                          shmpool__win_CloseHandle,
-                                          shmpool__win_OpenProcessToken,
-                                          shmpool__win_GetTokenInformation,
-                                          shmpool__win_Random,
-                                          shmpool__win_create_process,
-                                          shmpool__win_CreateEventW,
-                                          shmpool__win_OpenEventW};
+static BOOL WINAPI shmpool__win_SetEvent(HANDLE event) {
+  return SetEvent(event);
+}
+static DWORD WINAPI shmpool__win_WaitForSingleObject(HANDLE h,
+                                                     DWORD timeout_ms) {
+  return WaitForSingleObject(h, timeout_ms);
+}
+static BOOL WINAPI shmpool__win_TerminateProcess(HANDLE process,
+                                                 UINT exit_code) {
+  return TerminateProcess(process, exit_code);
+}
+static BOOL WINAPI shmpool__win_GetExitCodeProcess(HANDLE process,
+                                                   LPDWORD code) {
+  return GetExitCodeProcess(process, code);
+}
+static HANDLE WINAPI shmpool__win_CreateJobObjectW(LPSECURITY_ATTRIBUTES sa,
+                                                   LPCWSTR name) {
+  return CreateJobObjectW(sa, name);
+}
+static BOOL WINAPI shmpool__win_SetInformationJobObject(HANDLE job,
+                                                        JOBOBJECTINFOCLASS cls,
+                                                        LPVOID info,
+                                                        DWORD len) {
+  return SetInformationJobObject(job, cls, info, len);
+}
+static BOOL WINAPI shmpool__win_AssignProcessToJobObject(HANDLE job,
+                                                         HANDLE process) {
+  return AssignProcessToJobObject(job, process);
+}
+
+shmpool__win_syscalls shmpool__win_sys = {
+    shmpool__win_CreateFileMappingW,
+    shmpool__win_OpenFileMappingW,
+    shmpool__win_MapViewOfFile,
+    shmpool__win_UnmapViewOfFile,
+    shmpool__win_VirtualQuery,
+    shmpool__win_CloseHandle,
+    shmpool__win_OpenProcessToken,
+    shmpool__win_GetTokenInformation,
+    shmpool__win_Random,
+    shmpool__win_create_process,
+    shmpool__win_CreateEventW,
+    shmpool__win_OpenEventW,
+    shmpool__win_SetEvent,
+    shmpool__win_WaitForSingleObject,
+    shmpool__win_TerminateProcess,
+    shmpool__win_GetExitCodeProcess,
+    shmpool__win_CreateJobObjectW,
+    shmpool__win_SetInformationJobObject,
+    shmpool__win_AssignProcessToJobObject};
 
 int shmpool__win_error(DWORD err) {
   shmpool__set_os_error((int)err);

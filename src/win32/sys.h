@@ -1,5 +1,8 @@
-/* The Windows backend's system-call table: every Win32 call the backend
- * makes goes through shmpool__win_sys, so tests can make any of them fail.
+/* The Windows backend's system-call table: the Win32 calls the backend
+ * makes on segments, events, worker processes and the job object go
+ * through shmpool__win_sys, so tests can make any of them fail. (A worker's
+ * own start-up, src/win32/proc.c's shmpool__plat_worker_init, calls Win32
+ * directly: the table is per process and tests patch only the parent.)
  * The entries are small wrappers defined in sys.c, because the address of
  * a dllimport function is not a constant initializer for MSVC's C compiler.
  *
@@ -32,16 +35,26 @@ typedef struct shmpool__win_syscalls {
   /* Starts a worker process suspended, inheriting stdio only
    * (CreateProcessW; see src/win32/proc.c). */
   BOOL(WINAPI *CreateWorkerProcess)
-  (WCHAR *exe, WCHAR *cmd, PROCESS_INFORMATION *pi);
+  (WCHAR *exe, WCHAR *cmd, WCHAR *env, PROCESS_INFORMATION *pi);
   HANDLE(WINAPI *CreateEventW)
   (LPSECURITY_ATTRIBUTES sa, BOOL manual, BOOL initial, LPCWSTR name);
   HANDLE(WINAPI *OpenEventW)(DWORD access, BOOL inherit, LPCWSTR name);
+  BOOL(WINAPI *SetEvent)(HANDLE event);
+  /* Waits on a worker process or a wake event. */
+  DWORD(WINAPI *WaitForSingleObject)(HANDLE h, DWORD timeout_ms);
+  BOOL(WINAPI *TerminateProcess)(HANDLE process, UINT exit_code);
+  BOOL(WINAPI *GetExitCodeProcess)(HANDLE process, LPDWORD code);
+  /* The job object that ends the workers with their parent. */
+  HANDLE(WINAPI *CreateJobObjectW)(LPSECURITY_ATTRIBUTES sa, LPCWSTR name);
+  BOOL(WINAPI *SetInformationJobObject)
+  (HANDLE job, JOBOBJECTINFOCLASS cls, LPVOID info, DWORD len);
+  BOOL(WINAPI *AssignProcessToJobObject)(HANDLE job, HANDLE process);
 } shmpool__win_syscalls;
 
 extern shmpool__win_syscalls shmpool__win_sys;
 
 /* The default CreateWorkerProcess entry (src/win32/proc.c). */
-BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd,
+BOOL WINAPI shmpool__win_create_process(WCHAR *exe, WCHAR *cmd, WCHAR *env,
                                         PROCESS_INFORMATION *pi);
 
 /* Record a GetLastError() value for shmpool_last_os_error() and translate

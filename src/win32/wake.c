@@ -43,7 +43,7 @@ int shmpool__plat_waker_create(shmpool__plat_waker *w, const char *ctl_name,
     rc = shmpool__win_error(GetLastError());
   } else if (GetLastError() == ERROR_ALREADY_EXISTS) {
     /* Someone squats on the name: never share an event with them. */
-    CloseHandle(h);
+    shmpool__win_sys.CloseHandle(h);
     rc = shmpool__win_error(ERROR_ALREADY_EXISTS);
   } else {
     w->handle = (intptr_t)h;
@@ -68,7 +68,7 @@ int shmpool__plat_waker_open(shmpool__plat_waker *w, const char *ctl_name,
 
 void shmpool__plat_waker_close(shmpool__plat_waker *w) {
   if (w->handle != 0)
-    CloseHandle((HANDLE)w->handle);
+    shmpool__win_sys.CloseHandle((HANDLE)w->handle);
   w->handle = 0;
 }
 
@@ -77,15 +77,15 @@ int shmpool__plat_wait(shmpool__plat_waker *w, volatile uint32_t *word,
   DWORD r;
   if (*word != expected)
     return 0;
-  r = WaitForSingleObject((HANDLE)w->handle,
-                          timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+  r = shmpool__win_sys.WaitForSingleObject(
+      (HANDLE)w->handle, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
   return r == WAIT_TIMEOUT ? SHMPOOL_ETIMEDOUT : 0;
 }
 
 void shmpool__plat_wake(shmpool__plat_waker *w, volatile uint32_t *word) {
   (void)word;
   if (w->handle != 0)
-    SetEvent((HANDLE)w->handle);
+    (void)shmpool__win_sys.SetEvent((HANDLE)w->handle);
 }
 
 #endif /* _WIN32 */

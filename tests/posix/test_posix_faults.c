@@ -4,7 +4,9 @@
  * descriptor, segment or process is left behind.
  *
  * The test binary is also the worker image; injected failures only touch
- * the parent (the table is per process).
+ * the parent (the table is per process). Every case runs between
+ * restore_syscalls() calls (CMocka setup and teardown), so a failed
+ * assertion never leaves the table patched for the cases after it.
  *
  * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
@@ -14,7 +16,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,63 +25,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "internal.h"
 #include "posix/sys.h"
 #include "shmpool.h"
 #include "support.h"
 
-static int t_pid(shmpool_task *t) {
-  long pid = (long)getpid();
-  return shmpool_task_reply(t, &pid, sizeof pid);
-}
-
-static int t_hang(shmpool_task *t) {
-  (void)t;
-  test_sleep_ms(60000);
-  return 0;
-}
-
-static const shmpool_task_def tasks[] = {
-    {"pid", t_pid}, {"hang", t_hang}, {NULL, NULL}};
-
 static shmpool__posix_syscalls saved;
 
-/* Our child processes that have not been reaped (zombies included). */
-static int count_children(void) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int n = 0;
-  if (d == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL) {
-    char path[300], buf[512];
-    const char *p;
-    long ppid;
-    FILE *f;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    f = fopen(path, "r");
-    if (f == NULL)
-      continue;
-    p = fgets(buf, sizeof buf, f);
-    fclose(f);
-    if (p == NULL || (p = strrchr(buf, ')')) == NULL)
-      continue;
-    if (sscanf(p + 2, "%*c %ld", &ppid) == 1 && ppid == (long)getpid())
-      n++;
-  }
-  closedir(d);
-  return n;
+static int restore_syscalls(void **state) {
+  (void)state;
+  shmpool__posix_sys = saved;
+  return 0;
 }
 
 /* ---- injections --------------------------------------------------------- */
 
 static int spawn_calls, spawn_fail_from, spawn_errno;
-static int counting_spawn(pid_t *pid, const char *path, char *const argv[]) {
+static int counting_spawn(pid_t *pid, const char *path, char *const argv[],
+                          char *const envp[]) {
   if (++spawn_calls >= spawn_fail_from)
     return spawn_errno;
-  return saved.spawn(pid, path, argv);
+  return saved.spawn(pid, path, argv, envp);
 }
 
 static int fail_errno;
@@ -114,19 +80,10 @@ static pid_t echild_waitpid(pid_t pid, int *status, int options) {
   return r;
 }
 
-static shmpool_options two_workers(void) {
-  shmpool_options o;
-  shmpool_options_init(&o);
-  o.workers = 2;
-  o.tasks = tasks;
-  o.shutdown_timeout_ms = 200;
-  return o;
-}
-
 static void assert_nothing_left(int fds, int segs) {
   assert_int_equal(test_count_fds(), fds);
   assert_int_equal(test_count_my_segments(), segs);
-  assert_int_equal(count_children(), 0);
+  assert_int_equal(test_count_children(), 0);
 }
 
 /* ---- pool start ------------------------------------------------------- */
@@ -137,7 +94,7 @@ static void test_create_spawn_fails(void **state) {
   size_t i;
   (void)state;
   for (i = 0; i < 2; i++) {
-    shmpool_options o = two_workers();
+    shmpool_options o = pool_fault_options(2);
     shmpool *pool = (shmpool *)&pool;
     spawn_calls = 0;
     spawn_fail_from = fail_from[i];
@@ -155,7 +112,7 @@ static void test_create_spawn_fails(void **state) {
 
 static void test_create_control_segment_fails(void **state) {
   int fds = test_count_fds(), segs = test_count_my_segments();
-  shmpool_options o = two_workers();
+  shmpool_options o = pool_fault_options(2);
   shmpool *pool;
   (void)state;
   fail_errno = EMFILE;
@@ -172,21 +129,12 @@ static void test_create_control_segment_fails(void **state) {
 
 /* ---- a pool whose workers die and cannot be replaced ------------------- */
 
-static long task_pid(shmpool *pool) {
-  shmpool_result r;
-  long pid = 0;
-  assert_int_equal(shmpool_submit(pool, "pid", NULL, 0, NULL, 0, NULL), 0);
-  assert_int_equal(shmpool_wait(pool, &r, 30000), 0);
-  assert_int_equal(r.status, 0);
-  memcpy(&pid, r.data, sizeof pid);
-  return pid;
-}
-
 static void test_no_replacement_possible(void **state) {
   int fds = test_count_fds(), segs = test_count_my_segments();
-  shmpool_options o = two_workers();
+  shmpool_options o = pool_fault_options(2);
   shmpool *pool;
   shmpool_result r;
+  shmpool_result_init(&r);
   uint64_t t0;
   int rc, i;
   (void)state;
@@ -197,7 +145,7 @@ static void test_no_replacement_possible(void **state) {
   spawn_fail_from = 1;
   spawn_errno = EAGAIN;
   shmpool__posix_sys.spawn = counting_spawn;
-  kill((pid_t)task_pid(pool), SIGKILL);
+  kill((pid_t)test_task_pid_of(pool), SIGKILL);
   /* Submitting never hangs: once the pool has given up on starting a
    * worker, submit says there is none. Tasks accepted before that
    * complete with EWORKER. */
@@ -218,9 +166,10 @@ static void test_no_replacement_possible(void **state) {
 }
 
 static void test_someone_else_reaps_a_worker(void **state) {
-  shmpool_options o = two_workers();
+  shmpool_options o = pool_fault_options(2);
   shmpool *pool;
   shmpool_result r;
+  shmpool_result_init(&r);
   uint64_t id;
   (void)state;
   o.workers = 1;
@@ -228,38 +177,15 @@ static void test_someone_else_reaps_a_worker(void **state) {
   shmpool__posix_sys.waitpid = echild_waitpid;
   assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, &id), 0);
   test_sleep_ms(50);
-  /* The worker is ours; find it through a second pool-less route: the
-   * task hangs, so kill every child that runs "--shmpool-worker". */
-  {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-      char path[300], buf[256];
-      FILE *f;
-      size_t n;
-      if (e->d_name[0] < '0' || e->d_name[0] > '9')
-        continue;
-      snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-      f = fopen(path, "rb");
-      if (f == NULL)
-        continue;
-      n = fread(buf, 1, sizeof buf - 1, f);
-      fclose(f);
-      buf[n] = '\0';
-      if (n > strlen(buf) + 1 &&
-          strcmp(buf + strlen(buf) + 1, "--shmpool-worker") == 0 &&
-          strstr(buf + strlen(buf) + 18, shmpool_control_name(pool)) != NULL)
-        kill((pid_t)atol(e->d_name), SIGKILL);
-    }
-    closedir(d);
-  }
+  /* The task hangs: kill the worker without asking the pool. */
+  test_kill_workers_of(shmpool_control_name(pool));
   assert_int_equal(shmpool_wait(pool, &r, 30000), 0);
   assert_true(r.id == id);
   assert_int_equal(r.status, SHMPOOL_EWORKER);
   assert_int_equal(r.exit_code, -1); /* how it ended is unknown */
   shmpool__posix_sys = saved;
   /* A replacement serves the next task. */
-  assert_true(task_pid(pool) > 0);
+  assert_true(test_task_pid_of(pool) > 0);
   assert_int_equal(shmpool_destroy(pool), 0);
 }
 
@@ -271,32 +197,22 @@ static int fail_kill(pid_t pid, int sig) {
   return -1;
 }
 
-static void test_destroy_when_kill_fails(void **state) {
-  shmpool_options o = two_workers();
-  shmpool *pool;
-  shmpool_seg *probe;
-  char ctl[SHMPOOL_NAME_MAX + 1];
-  long pid;
-  uint64_t t0;
-  (void)state;
-  o.workers = 1;
-  assert_int_equal(shmpool_create(&pool, &o), 0);
-  strcpy(ctl, shmpool_control_name(pool));
-  pid = task_pid(pool);
-  /* The worker hangs in a task past the shutdown deadline, and the kill
-   * that should end it fails: destroy must still return, promptly. */
-  assert_int_equal(shmpool_submit(pool, "hang", NULL, 0, NULL, 0, NULL), 0);
-  test_sleep_ms(20);
+static void break_kill(void) {
   shmpool__posix_sys.kill = fail_kill;
-  t0 = test_now_ms();
-  assert_int_equal(shmpool_destroy(pool), 0);
+}
+
+static void restore(void) {
   shmpool__posix_sys = saved;
-  assert_true(test_now_ms() - t0 < 200 + 2000 + 1000);
-  assert_int_equal(shmpool_seg_open(&probe, ctl, 0), SHMPOOL_ENOENT);
-  /* What the pool gave up on, we end. */
+}
+
+static void test_destroy_when_kill_fails(void **state) {
+  long pid;
+  (void)state;
+  pid = pool_fault_destroy_when_kill_fails(break_kill, restore);
+  /* What the pool gave up on, we end and reap. */
   kill((pid_t)pid, SIGKILL);
   assert_int_equal(waitpid((pid_t)pid, NULL, 0), (pid_t)pid);
-  assert_int_equal(count_children(), 0);
+  assert_int_equal(test_count_children(), 0);
 }
 
 /* ---- close ------------------------------------------------------------- */
@@ -327,15 +243,21 @@ static void test_close_failures(void **state) {
 
 int main(int argc, char **argv) {
   const struct CMUnitTest fault_tests[] = {
-      cmocka_unit_test(test_create_spawn_fails),
-      cmocka_unit_test(test_create_control_segment_fails),
-      cmocka_unit_test(test_no_replacement_possible),
-      cmocka_unit_test(test_someone_else_reaps_a_worker),
-      cmocka_unit_test(test_close_failures),
-      cmocka_unit_test(test_destroy_when_kill_fails),
+      cmocka_unit_test_setup_teardown(test_create_spawn_fails, restore_syscalls,
+                                      restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_create_control_segment_fails,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_no_replacement_possible,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_someone_else_reaps_a_worker,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_close_failures, restore_syscalls,
+                                      restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_destroy_when_kill_fails,
+                                      restore_syscalls, restore_syscalls),
   };
   if (shmpool_is_worker(argc, argv))
-    return shmpool_worker_main(argc, argv, tasks);
+    return shmpool_worker_main(argc, argv, pool_fault_tasks);
   saved = shmpool__posix_sys;
   return cmocka_run_group_tests(fault_tests, NULL, NULL);
 }

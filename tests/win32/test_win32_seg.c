@@ -1,7 +1,8 @@
 /* Windows-only segment behaviour: the owner-only security descriptor,
- * exclusive create against an existing object of another kind, and every
+ * exclusive create against an existing object of another kind, every
  * Win32 call of create and open failing in turn through the backend's
- * system-call table, with no handle or object left behind.
+ * system-call table, with no handle or object left behind, and openers
+ * held by the marker of a create in progress.
  *
  * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <windows.h>
 
 #include "internal.h"
+#include "faults.h"
 #include "shmpool.h"
 #include "support.h"
 #include "win32/sys.h"
@@ -105,6 +107,7 @@ static void test_name_of_another_object_kind(void **state) {
 }
 
 static DWORD fail_error;
+
 static HANDLE WINAPI fail_CreateFileMappingW(HANDLE f, LPSECURITY_ATTRIBUTES sa,
                                              DWORD p, DWORD hi, DWORD lo,
                                              LPCWSTR n) {
@@ -139,13 +142,18 @@ static DWORD WINAPI fail_Random(void *b, ULONG l) {
   return fail_error;
 }
 
-typedef struct injection {
-  const char *call;
-  DWORD err;
-  int expected;
-} injection;
+static shmpool__win_syscalls saved;
 
-static void inject(const char *call) {
+/* CMocka setup and teardown: a failed assertion never leaves the table
+ * patched for the cases after it. */
+static int restore_syscalls(void **state) {
+  (void)state;
+  shmpool__win_sys = saved;
+  return 0;
+}
+
+static void inject(const char *call, long err) {
+  fail_error = (DWORD)err;
   if (strcmp(call, "CreateFileMappingW") == 0)
     shmpool__win_sys.CreateFileMappingW = fail_CreateFileMappingW;
   else if (strcmp(call, "OpenFileMappingW") == 0)
@@ -162,65 +170,38 @@ static void inject(const char *call) {
     fail_msg("no injection point %s", call);
 }
 
+static void restore(void) {
+  shmpool__win_sys = saved;
+}
+
+static long count_handles(void) {
+  return (long)handle_count();
+}
+
+static const seg_fault_platform win_faults = {inject, restore, count_handles,
+                                              "Random"};
+
 static void test_create_call_failures(void **state) {
-  static const injection cases[] = {
-      {"CreateFileMappingW", ERROR_COMMITMENT_LIMIT, SHMPOOL_ENOSPC},
-      {"CreateFileMappingW", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
-      {"CreateFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
-      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
-      {"OpenProcessToken", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
-      {"Random", ERROR_GEN_FAILURE, SHMPOOL_EIO},
+  static const seg_fault_case cases[] = {
+      {"CreateFileMappingW", ERROR_COMMITMENT_LIMIT, SHMPOOL_ENOSPC, 1},
+      {"CreateFileMappingW", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM, 1},
+      {"CreateFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES, 1},
+      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM, 1},
+      {"OpenProcessToken", ERROR_ACCESS_DENIED, SHMPOOL_EACCES, 1},
+      {"Random", ERROR_GEN_FAILURE, SHMPOOL_EIO, 1},
   };
-  const shmpool__win_syscalls saved = shmpool__win_sys;
-  size_t i;
   (void)state;
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char name[32];
-    shmpool_seg *seg = (shmpool_seg *)&seg;
-    int generated = strcmp(cases[i].call, "Random") == 0;
-    DWORD handles = handle_count();
-    test_name(name, sizeof name, "inj");
-    fail_error = cases[i].err;
-    inject(cases[i].call);
-    assert_int_equal(shmpool_seg_create(&seg, generated ? NULL : name, 8192, 0),
-                     cases[i].expected);
-    shmpool__win_sys = saved;
-    assert_null(seg);
-    assert_int_equal(shmpool_last_os_error(), (int)cases[i].err);
-    /* No handle leaked, no object left: the name is free. */
-    assert_int_equal(handle_count(), handles);
-    assert_int_equal(shmpool_seg_open(&seg, name, SHMPOOL_SEG_RAW),
-                     SHMPOOL_ENOENT);
-  }
+  seg_faults_on_create(&win_faults, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_open_call_failures(void **state) {
-  static const injection cases[] = {
-      {"OpenFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES},
-      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM},
-      {"VirtualQuery", ERROR_INVALID_PARAMETER, SHMPOOL_EINVAL},
+  static const seg_fault_case cases[] = {
+      {"OpenFileMappingW", ERROR_ACCESS_DENIED, SHMPOOL_EACCES, 1},
+      {"MapViewOfFile", ERROR_NOT_ENOUGH_MEMORY, SHMPOOL_ENOMEM, 1},
+      {"VirtualQuery", ERROR_INVALID_PARAMETER, SHMPOOL_EINVAL, 1},
   };
-  const shmpool__win_syscalls saved = shmpool__win_sys;
-  char name[32];
-  shmpool_seg *seg, *other;
-  size_t i;
   (void)state;
-  test_name(name, sizeof name, "injopen");
-  assert_int_equal(shmpool_seg_create(&seg, name, 8192, 0), 0);
-  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    DWORD handles = handle_count();
-    other = (shmpool_seg *)&other;
-    fail_error = cases[i].err;
-    inject(cases[i].call);
-    assert_int_equal(shmpool_seg_open(&other, name, 0), cases[i].expected);
-    shmpool__win_sys = saved;
-    assert_null(other);
-    assert_int_equal(handle_count(), handles);
-  }
-  assert_int_equal(shmpool_seg_open(&other, name, 0), 0);
-  shmpool_seg_close(other);
-  assert_int_equal(shmpool_seg_close(seg), 0);
-  assert_int_equal(shmpool_seg_open(&other, name, 0), SHMPOOL_ENOENT);
+  seg_faults_on_open(&win_faults, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_close_releases_handles(void **state) {
@@ -240,15 +221,103 @@ static void test_close_releases_handles(void **state) {
   assert_int_equal(shmpool_seg_open(&b, name, SHMPOOL_SEG_RAW), SHMPOOL_ENOENT);
 }
 
+/* An open run on its own thread, so that the test can play a creator. */
+typedef struct opener_run {
+  const char *name;
+  int rc;
+  size_t size;
+  DWORD ms;
+} opener_run;
+
+static DWORD WINAPI open_on_thread(LPVOID arg) {
+  opener_run *r = (opener_run *)arg;
+  shmpool_seg *seg;
+  DWORD t0 = GetTickCount();
+  r->rc = shmpool_seg_open(&seg, r->name, 0);
+  r->ms = GetTickCount() - t0;
+  if (r->rc == 0) {
+    r->size = shmpool_seg_size(seg);
+    shmpool_seg_close(seg);
+  }
+  return 0;
+}
+
+/* A zero-filled section of 64 + 4096 bytes named name, mapped at *base. */
+static HANDLE zero_section(const char *name, void **base) {
+  WCHAR wname[SHMPOOL__WIN_NAME_MAX];
+  HANDLE h;
+  shmpool__win_os_name(wname, name, NULL, 0);
+  h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+                         64 + 4096, wname);
+  assert_non_null(h);
+  *base = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+  assert_non_null(*base);
+  return h;
+}
+
+static void test_creating_marker_holds_openers(void **state) {
+  /* A creator stopped between CreateFileMappingW and its header write,
+   * played by hand (docs/FORMAT.md, the creation protocol): the section
+   * exists, all zero, and "<name>:creating" is held. An opener must wait
+   * for the header rather than call the section foreign; the same zero
+   * section without the marker is foreign at once. */
+  WCHAR wmarker[SHMPOOL__WIN_NAME_MAX];
+  char name[32];
+  shmpool__creator me;
+  shmpool__hdr hdr;
+  opener_run run;
+  HANDLE marker, section, thread;
+  shmpool_seg *seg;
+  void *base;
+  DWORD t0;
+  (void)state;
+  test_name(name, sizeof name, "marker");
+  shmpool__win_os_name(wmarker, name, ":creating", 0);
+  marker = CreateEventW(NULL, TRUE, FALSE, wmarker);
+  assert_non_null(marker);
+  section = zero_section(name, &base);
+  memset(&run, 0, sizeof run);
+  run.name = name;
+  thread = CreateThread(NULL, 0, open_on_thread, &run, 0, NULL);
+  assert_non_null(thread);
+  Sleep(300);
+  assert_int_equal(WaitForSingleObject(thread, 0), WAIT_TIMEOUT); /* waits */
+  shmpool__creator_self(&me);
+  shmpool__hdr_init(&hdr, 4096, 0, 1, &me);
+  shmpool__hdr_write(base, &hdr);
+  CloseHandle(marker);
+  Sleep(100); /* header complete, creator alive, not READY: still waits */
+  shmpool__hdr_set_state(base, SHMPOOL__STATE_READY);
+  assert_int_equal(WaitForSingleObject(thread, 30000), WAIT_OBJECT_0);
+  CloseHandle(thread);
+  assert_int_equal(run.rc, 0);
+  assert_int_equal(run.size, 4096);
+  assert_true(run.ms >= 300);
+  UnmapViewOfFile(base);
+  CloseHandle(section);
+
+  test_name(name, sizeof name, "nomarker");
+  section = zero_section(name, &base);
+  t0 = GetTickCount();
+  assert_int_equal(shmpool_seg_open(&seg, name, 0), SHMPOOL_EFORMAT);
+  assert_true(GetTickCount() - t0 < 1000);
+  UnmapViewOfFile(base);
+  CloseHandle(section);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_security_descriptor_is_owner_only),
       cmocka_unit_test(test_name_of_another_object_kind),
-      cmocka_unit_test(test_create_call_failures),
-      cmocka_unit_test(test_open_call_failures),
+      cmocka_unit_test_setup_teardown(test_create_call_failures,
+                                      restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(test_open_call_failures, restore_syscalls,
+                                      restore_syscalls),
       cmocka_unit_test(test_close_releases_handles),
+      cmocka_unit_test(test_creating_marker_holds_openers),
   };
   (void)argc;
   (void)argv;
+  saved = shmpool__win_sys;
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
