@@ -204,8 +204,9 @@ static void release_local(rank_data *d);
 
 /* A local failure. This rank first lets go of its pool and segments (no
  * MPI call, which could block here), then MPI_Abort ends every rank. The
- * others' workers follow their ranks within a second, but on Linux their
- * segments stay in /dev/shm until "shmpool gc" (docs/SCALING.md). */
+ * other ranks' workers would remove their segments, but Open MPI kills
+ * each rank's whole process group, workers included: what is left needs
+ * "shmpool gc" (docs/SCALING.md). */
 static void die(rank_data *d, const char *what, int rc) {
   fprintf(stderr, "mpi_hybrid: rank %d: %s: %s (%s)\n", d->rank, what,
           shmpool_strerror(rc), shmpool_err_name(rc));
