@@ -9,11 +9,12 @@ set -eu
 native="cmake ninja-build gcc clang libcmocka-dev pkg-config python3"
 # The Windows legs (MinGW-w64 and clang-cl, both run under Wine), the
 # sanitizer runtimes, the Python interop tests, appveyor.yml's check, the
-# API reference (doxygen), and reproducing docs/PERFORMANCE.md (numpy for
+# API reference (doxygen), reproducing docs/PERFORMANCE.md (numpy for
 # bench/compare.py's Python series, gnuplot-nox for bench/plot.gp's
-# pngcairo terminal).
+# pngcairo terminal), the MPI example and its leg (Open MPI).
 full="$native lld llvm libclang-rt-14-dev mingw-w64 wine64 libwine-dev \
-wine64-tools xz-utils python3-numpy python3-yaml doxygen gnuplot-nox"
+wine64-tools xz-utils python3-numpy python3-yaml doxygen gnuplot-nox \
+libopenmpi-dev openmpi-bin"
 
 pkgs=$full
 [ "${1:-}" = "--native" ] && pkgs=$native
