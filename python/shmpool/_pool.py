@@ -613,27 +613,31 @@ class Pool:
 
     # -- maps --------------------------------------------------------------------
 
-    def map(self, fn, iterable, chunksize: int = 1, *,
-            progress: Optional[Callable[[int, Optional[int]], Any]] = None,
-            timeout: Optional[float] = None, **c_options) -> list:
-        """``[fn(x) for x in iterable]``, computed by the workers, in order.
+    def map(self, fn, iterable=None, *args, **kwargs):
+        """``map(fn, iterable, chunksize=1, *, progress=None,
+        timeout=None)``: ``[fn(x) for x in iterable]``, computed by the
+        workers, returned as a list in order.
 
         ``chunksize`` elements go to a worker as one task (1: each element
         is its own task). ``progress(done, total)`` is called as elements
-        complete (``total`` is None for an iterable without a length).
-        The first element to fail (by completion) stops the map: the
-        remaining elements are canceled and its exception is raised
-        (:class:`WorkerError` if its worker died). ``timeout`` (seconds)
-        bounds the whole map (:class:`TimeoutError`).
+        complete (``total`` is None until the end for an iterable without
+        a length). The first element to fail (in completion order) stops
+        the map: the remaining elements are canceled and its exception is
+        raised (:class:`WorkerError` if its worker died). ``timeout``
+        (seconds) bounds the whole map (:class:`TimeoutError`).
 
-        With ``worker_path`` (a C worker), see :meth:`map_c`.
+        With ``worker_path`` (a C worker), the arguments are those of
+        :meth:`map_c`.
         """
         if self._c_mode:
-            return self.map_c(fn, iterable, progress=progress,
-                              timeout=timeout, **c_options)
-        if c_options:
-            raise TypeError("unexpected keyword arguments %s"
-                            % ", ".join(c_options))
+            return self.map_c(fn, iterable, *args, **kwargs)
+        return self._map_py(fn, iterable, *args, **kwargs)
+
+    def _map_py(self, fn, iterable, chunksize: int = 1, *,
+                progress: Optional[Callable[[int, Optional[int]], Any]] = None,
+                timeout: Optional[float] = None) -> list:
+        if iterable is None:
+            raise TypeError("map() needs an iterable")
         return self._collect_ordered(fn, iterable, chunksize, False,
                                      progress, timeout)
 
