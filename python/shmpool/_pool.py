@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import secrets
 import sys
 import threading
 import time
@@ -33,6 +32,7 @@ __all__ = ["Pool", "Future"]
 _SLICE_MS = 200
 
 _live_pools: "weakref.WeakSet[Pool]" = weakref.WeakSet()
+_MAIN_IDENT = threading.main_thread().ident
 
 
 # ---- futures ---------------------------------------------------------------
@@ -227,7 +227,7 @@ class Pool:
         self._closed = False
         self._pins: list = []     # mappings the initializer's args name
         self._c_mode = worker_path is not None
-        self._token = secrets.token_hex(4)
+        self._token = os.urandom(4).hex()  # names its spilled replies
         self._max_arg = int(max_arg_size)
         self._max_reply = int(max_reply_size)
         if self._max_arg < 64 or self._max_reply < 64:
@@ -502,7 +502,7 @@ class Pool:
         (a reply freed while its reader copies it, or a crash); see
         docs/PYTHON.md. One waiter at a time never meets that.
         """
-        main = threading.current_thread() is threading.main_thread()
+        main = threading.get_ident() == _MAIN_IDENT
         while not pred():
             ms = _slice(deadline, main)
             if deadline is not None and ms == 0:
@@ -811,7 +811,7 @@ class Pool:
                                     arg_size, count, segs, len(maps),
                                     results, result_size, statuses,
                                     byref(mo)), "starting map %s" % task)
-        main = threading.current_thread() is threading.main_thread()
+        main = threading.get_ident() == _MAIN_IDENT
         finished = False
         try:
             done, total = c_size_t(), c_size_t()

@@ -111,25 +111,33 @@ def _spill(t: int, reply: bytes) -> bytes:
 def _send(t: int, reply: bytes) -> None:
     if len(reply) > _max_reply:
         reply = _spill(t, reply)
-    _lib.check(lib.shmpool_task_reply(t, reply, len(reply)), "replying")
+    rc = _task_reply(t, reply, len(reply))
+    if rc != 0:
+        _lib.check(rc, "replying")
 
 
 # ---- the task -----------------------------------------------------------------
 
-def _payload(t: int, arg: bytes) -> bytes:
+# Hot path: a trivial task costs a few microseconds of Python here, so the
+# C functions are looked up once and the argument length has one home.
+_task_arg = lib.shmpool_task_arg
+_task_reply = lib.shmpool_task_reply
+_arg_len = c_size_t()
+_VALUE = bytes([_wire.REPLY_VALUE])
+
+
+def _spilled_payload(t: int) -> bytes:
+    size = c_size_t()
+    p = lib.shmpool_task_seg(t, lib.shmpool_task_nsegs(t) - 1, byref(size))
+    return string_at(p, size.value)
+
+
+def _run(t: int) -> bytes:
+    arg = string_at(_task_arg(t, byref(_arg_len)), _arg_len.value)
     if arg[0] & _wire.ARG_SPILLED:
-        size = c_size_t()
-        p = lib.shmpool_task_seg(t, lib.shmpool_task_nsegs(t) - 1,
-                                 byref(size))
-        return string_at(p, size.value)
-    return arg[1:]
-
-
-def _run(t: int) -> int:
-    n = c_size_t()
-    p = lib.shmpool_task_arg(t, byref(n))
-    arg = string_at(p, n.value)
-    kind, fnb, data, kw = loads(_payload(t, arg))
+        kind, fnb, data, kw = loads(_spilled_payload(t))
+    else:
+        kind, fnb, data, kw = loads(memoryview(arg)[1:])
     fn = _fns.get(fnb)
     if fn is None:
         fn = loads(fnb)
@@ -145,7 +153,7 @@ def _run(t: int) -> int:
     else:
         value = [fn(*x) for x in data]
     del fn, fnb, data, kw
-    return bytes([_wire.REPLY_VALUE]) + dumps(value, _wire.PROTOCOL)
+    return _VALUE + dumps(value, _wire.PROTOCOL)
 
 
 def _task(t: int) -> int:
@@ -176,7 +184,7 @@ def _task(t: int) -> int:
     finally:
         _current = None
         cache = _segment._worker_cache
-        if cache is not None:
+        if cache is not None and cache._entries:
             cache.sweep(task_end=True)
     return status
 
