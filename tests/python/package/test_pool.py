@@ -479,12 +479,19 @@ if __name__ == "__main__":
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_workers_die_with_the_parent():
+    # Both workers are in the middle of a 30 s task when the parent dies
+    # (multiprocessing's workers would finish it first).
     r = run_script('''
 import os, shmpool, time
-def pid(_): return os.getpid()
+def pid(_):
+    time.sleep(0.02)
+    return os.getpid()
 if __name__ == "__main__":
     p = shmpool.Pool(workers=2)
-    print(" ".join(map(str, set(p.map(pid, range(10))))), flush=True)
+    pids = set(p.map(pid, range(20)))
+    futs = [p.submit(time.sleep, 30) for _ in range(2)]
+    time.sleep(0.5)
+    print(" ".join(map(str, pids)), flush=True)
     os.kill(os.getpid(), 9)
 ''')
     assert r.returncode == -9
