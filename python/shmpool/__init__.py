@@ -3,15 +3,16 @@ pool of worker processes whose tasks travel through shared memory.
 
     import numpy as np, shmpool
 
-    def total(seg, lo, hi):                 # runs in a worker
+    def total(task):                        # runs in a worker
+        seg, lo, hi = task
         return float(seg.array[lo:hi].sum())
 
     if __name__ == "__main__":
         with shmpool.Segment.create(shape=10_000_000, dtype="f8") as seg:
             seg.array[:] = np.arange(seg.array.size)
             with shmpool.Pool(workers=2) as pool:
-                parts = pool.starmap(total, [(seg, 0, 5_000_000),
-                                             (seg, 5_000_000, 10_000_000)])
+                parts = pool.map(total, [(seg, 0, 5_000_000),
+                                         (seg, 5_000_000, 10_000_000)])
             print(sum(parts))
 
 A :class:`Segment` travels inside task arguments *by name*: the worker
@@ -22,10 +23,7 @@ system's library path.
 """
 
 from ._lib import ShmpoolError, path as library_path
-from ._errors import (CancelledError, InitializerError, RemoteError,
-                      RemoteTraceback, TaskError, WorkerError)
 from ._segment import Segment
-from ._worker import task_id, worker_index
 
 __version__ = "0.1.0"
 
@@ -33,6 +31,16 @@ __all__ = ["Segment", "Pool", "Future", "ShmpoolError", "WorkerError",
            "RemoteError", "TaskError", "CancelledError", "InitializerError",
            "RemoteTraceback", "worker_index", "task_id", "library_path",
            "library_version"]
+
+# Imported on first use: every worker process imports this package, and its
+# start-up time is what a pool's start costs.
+_LAZY = {
+    "Pool": "_pool", "Future": "_pool",
+    "WorkerError": "_errors", "RemoteError": "_errors",
+    "TaskError": "_errors", "CancelledError": "_errors",
+    "InitializerError": "_errors", "RemoteTraceback": "_errors",
+    "worker_index": "_worker", "task_id": "_worker",
+}
 
 
 def library_version() -> str:
@@ -42,9 +50,12 @@ def library_version() -> str:
 
 
 def __getattr__(name):
-    # The pool (threading, secrets...) is imported on first use: a worker
-    # process imports this package too, and needs none of it.
-    if name in ("Pool", "Future"):
-        from . import _pool
-        return getattr(_pool, name)
-    raise AttributeError("module 'shmpool' has no attribute %r" % name)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError("module 'shmpool' has no attribute %r" % name)
+    import importlib
+    return getattr(importlib.import_module("." + module, __name__), name)
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

@@ -121,7 +121,7 @@ def _load() -> tuple[ctypes.CDLL, str]:
 #: The loaded library, and the file (or name, when the system's loader found
 #: it) it was loaded from. Workers load the same: they get this value and
 #: inherit the environment the loader searched.
-lib, path = _load()
+_cdll, path = _load()
 
 
 # ---- structs ----------------------------------------------------------------
@@ -211,80 +211,94 @@ class SegInfo(Structure):
 
 # ---- functions ----------------------------------------------------------------
 
-def _fn(name: str, restype, *argtypes):
-    f = getattr(lib, name)
-    f.restype = restype
-    f.argtypes = list(argtypes)
-    return f
-
-
 P = c_void_p  # every opaque handle
 PP = POINTER(c_void_p)
 
-shmpool_strerror = _fn("shmpool_strerror", c_char_p, c_int)
-shmpool_err_name = _fn("shmpool_err_name", c_char_p, c_int)
-shmpool_last_os_error = _fn("shmpool_last_os_error", c_int)
-shmpool_version_string = _fn("shmpool_version_string", c_char_p)
+# Each function's (restype, *argtypes), applied when it is first used: a
+# worker, whose start-up time counts, needs a dozen of them.
+_SIGNATURES = {
+    "shmpool_strerror": lambda: (c_char_p, c_int),
+    "shmpool_err_name": lambda: (c_char_p, c_int),
+    "shmpool_last_os_error": lambda: (c_int,),
+    "shmpool_version_string": lambda: (c_char_p,),
+    "shmpool_seg_create": lambda: (c_int, PP, c_char_p, c_size_t, c_uint),
+    "shmpool_seg_open": lambda: (c_int, PP, c_char_p, c_uint),
+    "shmpool_seg_data": lambda: (c_void_p, P),
+    "shmpool_seg_size": lambda: (c_size_t, P),
+    "shmpool_seg_name": lambda: (c_char_p, P),
+    "shmpool_seg_flags": lambda: (c_uint, P),
+    "shmpool_seg_close": lambda: (c_int, P),
+    "shmpool_seg_unlink_flags": lambda: (c_int, c_char_p, c_uint),
+    "shmpool_name_check": lambda: (c_int, c_char_p),
+    "shmpool_seg_info_init_sized": lambda: (None, POINTER(SegInfo), c_size_t),
+    "shmpool_seg_inspect": lambda: (c_int, c_char_p, c_uint, POINTER(SegInfo)),
+    "shmpool_options_init_sized": lambda: (None, POINTER(Options), c_size_t),
+    "shmpool_create": lambda: (c_int, PP, POINTER(Options)),
+    "shmpool_submit_options_init_sized": lambda: (
+        None, POINTER(SubmitOptions), c_size_t),
+    "shmpool_submit_ex": lambda: (c_int, P, c_char_p, c_void_p, c_size_t, PP,
+        c_size_t, POINTER(SubmitOptions), POINTER(c_uint64)),
+    "shmpool_submit": lambda: (c_int, P, c_char_p, c_void_p, c_size_t, PP,
+        c_size_t, POINTER(c_uint64)),
+    "shmpool_result_init_sized": lambda: (None, POINTER(Result), c_size_t),
+    "shmpool_wait": lambda: (c_int, P, POINTER(Result), c_int),
+    "shmpool_wait_id": lambda: (c_int, P, c_uint64, POINTER(Result), c_int),
+    "shmpool_cancel": lambda: (c_int, P, c_uint64),
+    "shmpool_cancel_all": lambda: (c_int, P),
+    "shmpool_map_options_init_sized": lambda: (None, POINTER(MapOptions),
+        c_size_t),
+    "shmpool_map_start": lambda: (c_int, P, PP, c_char_p, c_void_p, c_size_t,
+        c_size_t, PP, c_size_t, c_void_p, c_size_t, c_void_p,
+        POINTER(MapOptions)),
+    "shmpool_map_next": lambda: (c_int, P, POINTER(c_size_t),
+        POINTER(c_size_t), c_int),
+    "shmpool_map_progress": lambda: (None, P, POINTER(c_size_t),
+        POINTER(c_size_t)),
+    "shmpool_map_cancel": lambda: (c_int, P),
+    "shmpool_map_finish": lambda: (c_int, P),
+    "shmpool_workers": lambda: (c_uint, P),
+    "shmpool_control_name": lambda: (c_char_p, P),
+    "shmpool_destroy": lambda: (c_int, P),
+    "shmpool_is_worker": lambda: (c_int, c_int, POINTER(c_char_p)),
+    "shmpool_worker_main": lambda: (c_int, c_int, POINTER(c_char_p),
+        POINTER(TaskDef)),
+    "shmpool_task_arg": lambda: (c_void_p, P, POINTER(c_size_t)),
+    "shmpool_task_id": lambda: (c_uint64, P),
+    "shmpool_task_worker": lambda: (c_uint, P),
+    "shmpool_task_nsegs": lambda: (c_size_t, P),
+    "shmpool_task_seg": lambda: (c_void_p, P, c_size_t, POINTER(c_size_t)),
+    "shmpool_task_reply": lambda: (c_int, P, c_void_p, c_size_t),
+    "shmpool_task_fail": lambda: (c_int, P, c_int, c_char_p),
+}
 
-shmpool_seg_create = _fn("shmpool_seg_create", c_int, PP, c_char_p, c_size_t,
-                         c_uint)
-shmpool_seg_open = _fn("shmpool_seg_open", c_int, PP, c_char_p, c_uint)
-shmpool_seg_data = _fn("shmpool_seg_data", c_void_p, P)
-shmpool_seg_size = _fn("shmpool_seg_size", c_size_t, P)
-shmpool_seg_name = _fn("shmpool_seg_name", c_char_p, P)
-shmpool_seg_flags = _fn("shmpool_seg_flags", c_uint, P)
-shmpool_seg_close = _fn("shmpool_seg_close", c_int, P)
-shmpool_seg_unlink_flags = _fn("shmpool_seg_unlink_flags", c_int, c_char_p,
-                               c_uint)
-shmpool_name_check = _fn("shmpool_name_check", c_int, c_char_p)
-shmpool_seg_info_init_sized = _fn("shmpool_seg_info_init_sized", None,
-                                  POINTER(SegInfo), c_size_t)
-shmpool_seg_inspect = _fn("shmpool_seg_inspect", c_int, c_char_p, c_uint,
-                          POINTER(SegInfo))
 
-shmpool_options_init_sized = _fn("shmpool_options_init_sized", None,
-                                 POINTER(Options), c_size_t)
-shmpool_create = _fn("shmpool_create", c_int, PP, POINTER(Options))
-shmpool_submit_options_init_sized = _fn("shmpool_submit_options_init_sized",
-                                        None, POINTER(SubmitOptions), c_size_t)
-shmpool_submit_ex = _fn("shmpool_submit_ex", c_int, P, c_char_p, c_void_p,
-                        c_size_t, PP, c_size_t, POINTER(SubmitOptions),
-                        POINTER(c_uint64))
-shmpool_submit = _fn("shmpool_submit", c_int, P, c_char_p, c_void_p,
-                     c_size_t, PP, c_size_t, POINTER(c_uint64))
-shmpool_result_init_sized = _fn("shmpool_result_init_sized", None,
-                                POINTER(Result), c_size_t)
-shmpool_wait = _fn("shmpool_wait", c_int, P, POINTER(Result), c_int)
-shmpool_wait_id = _fn("shmpool_wait_id", c_int, P, c_uint64, POINTER(Result),
-                      c_int)
-shmpool_cancel = _fn("shmpool_cancel", c_int, P, c_uint64)
-shmpool_cancel_all = _fn("shmpool_cancel_all", c_int, P)
-shmpool_map_options_init_sized = _fn("shmpool_map_options_init_sized", None,
-                                     POINTER(MapOptions), c_size_t)
-shmpool_map_start = _fn("shmpool_map_start", c_int, P, PP, c_char_p,
-                        c_void_p, c_size_t, c_size_t, PP, c_size_t, c_void_p,
-                        c_size_t, c_void_p, POINTER(MapOptions))
-shmpool_map_next = _fn("shmpool_map_next", c_int, P, POINTER(c_size_t),
-                       POINTER(c_size_t), c_int)
-shmpool_map_progress = _fn("shmpool_map_progress", None, P, POINTER(c_size_t),
-                           POINTER(c_size_t))
-shmpool_map_cancel = _fn("shmpool_map_cancel", c_int, P)
-shmpool_map_finish = _fn("shmpool_map_finish", c_int, P)
-shmpool_workers = _fn("shmpool_workers", c_uint, P)
-shmpool_control_name = _fn("shmpool_control_name", c_char_p, P)
-shmpool_destroy = _fn("shmpool_destroy", c_int, P)
+class _Library:
+    """The C library with every function typed on first use (from
+    _SIGNATURES); ``lib.shmpool_seg_open(...)`` and so on."""
 
-shmpool_is_worker = _fn("shmpool_is_worker", c_int, c_int, POINTER(c_char_p))
-shmpool_worker_main = _fn("shmpool_worker_main", c_int, c_int,
-                          POINTER(c_char_p), POINTER(TaskDef))
-shmpool_task_arg = _fn("shmpool_task_arg", c_void_p, P, POINTER(c_size_t))
-shmpool_task_id = _fn("shmpool_task_id", c_uint64, P)
-shmpool_task_worker = _fn("shmpool_task_worker", c_uint, P)
-shmpool_task_nsegs = _fn("shmpool_task_nsegs", c_size_t, P)
-shmpool_task_seg = _fn("shmpool_task_seg", c_void_p, P, c_size_t,
-                       POINTER(c_size_t))
-shmpool_task_reply = _fn("shmpool_task_reply", c_int, P, c_void_p, c_size_t)
-shmpool_task_fail = _fn("shmpool_task_fail", c_int, P, c_int, c_char_p)
+    def __init__(self, cdll: ctypes.CDLL):
+        self._cdll = cdll
+
+    def __getattr__(self, name: str):
+        try:
+            sig = _SIGNATURES[name]()
+        except KeyError:
+            raise AttributeError(name) from None
+        f = getattr(self._cdll, name)
+        f.restype = sig[0]
+        f.argtypes = list(sig[1:])
+        setattr(self, name, f)  # next time, found without __getattr__
+        return f
+
+
+lib = _Library(_cdll)
+
+
+def __getattr__(name: str):
+    # _lib.shmpool_* for the tests and the rest of the package.
+    if name.startswith("shmpool_"):
+        return getattr(lib, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 def init_sized(init_fn, struct):
@@ -297,12 +311,12 @@ def init_sized(init_fn, struct):
 
 def err_name(code: int) -> str:
     """The symbolic name of a library error code ("SHMPOOL_ENOENT")."""
-    return shmpool_err_name(code).decode()
+    return lib.shmpool_err_name(code).decode()
 
 
 def strerror(code: int) -> str:
     """The library's sentence for an error code."""
-    return shmpool_strerror(code).decode()
+    return lib.shmpool_strerror(code).decode()
 
 
 class ShmpoolError(OSError):
@@ -338,5 +352,5 @@ def _rebuild_error(code, text, os_error):
 def check(rc: int, what: str = "") -> int:
     """Raise :class:`ShmpoolError` for a negative return code."""
     if rc < 0:
-        raise ShmpoolError(rc, what, shmpool_last_os_error())
+        raise ShmpoolError(rc, what, lib.shmpool_last_os_error())
     return rc

@@ -301,10 +301,12 @@ class Pool:
         if initializer is not None:
             init, segs = _pickle_collecting((initializer, initargs))
             self._pins.extend(segs)  # replacement workers open them too
+        main = _main_module()
         prep = {
             "sys_path": list(sys.path),
             "sys_argv": list(sys.argv),
-            "main": _main_module(),
+            "main": main,
+            "main_code": _main_code(main),
             "lazy_main": bool(lazy_main),
             "max_reply": self._max_reply,
             "init": init,
@@ -1061,6 +1063,33 @@ def _main_module() -> Optional[Tuple[str, str]]:
     if path is None or getattr(sys, "frozen", False):
         return None
     return ("path", os.path.normpath(os.path.abspath(path)))
+
+
+_main_codes: dict = {}
+
+
+def _main_code(main) -> Optional[bytes]:
+    """The parent's main script compiled, marshalled for its workers, so
+    that a worker which needs it runs it without compiling it again (or
+    importing runpy): a few milliseconds of every worker's start. None for
+    anything but a plain .py file (runpy handles those in the worker)."""
+    if main is None or main[0] != "path" or not main[1].endswith(".py"):
+        return None
+    path = main[1]
+    try:
+        st = os.stat(path)
+        key = (path, st.st_mtime_ns, st.st_size)
+        code = _main_codes.get(key)
+        if code is None:
+            import marshal
+            with open(path, "rb") as f:
+                source = f.read()
+            code = marshal.dumps(compile(source, path, "exec",
+                                         dont_inherit=True))
+            _main_codes[key] = code
+        return code
+    except (OSError, SyntaxError, ValueError):
+        return None
 
 
 def _python_command() -> Tuple[bytes, List[bytes]]:

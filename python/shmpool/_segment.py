@@ -26,7 +26,6 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
-import weakref
 from _thread import _local, allocate_lock, start_new_thread
 
 from . import _lib
@@ -41,7 +40,14 @@ _STATE_UNLINKED = 0x2
 
 # Segments this process created and owns (not persistent): unlinked at exit
 # even if something still holds them, so a name never outlives its owner.
-_owned: "weakref.WeakSet[_Mapping]" = weakref.WeakSet()
+# A weakref.WeakSet made on first use (workers rarely create segments, and
+# their start-up time counts).
+_owned = None
+
+
+def _weakref():
+    import weakref
+    return weakref
 
 # Set in pool workers: segments unpickled there come from this cache.
 _worker_cache: Optional["_WorkerCache"] = None
@@ -68,6 +74,9 @@ class _Mapping:
         self.pid = os.getpid()
         self._exp = None
         if owner and not self.flags & _lib.SEG_PERSIST:
+            global _owned
+            if _owned is None:
+                _owned = _weakref().WeakSet()
             _owned.add(self)
 
     # -- the memory ---------------------------------------------------------
@@ -80,7 +89,7 @@ class _Mapping:
                 raise ValueError("segment %s is closed" % self.name)
             e = (ctypes.c_ubyte * self.size).from_address(self.addr)
             e._shmpool_mapping = self  # a view keeps the mapping
-            self._exp = weakref.ref(e)
+            self._exp = _weakref().ref(e)
         return e
 
     def has_views(self) -> bool:
@@ -116,7 +125,8 @@ class _Mapping:
         h, self.handle = self.handle, None
         if h is None:
             return 0
-        _owned.discard(self)
+        if _owned is not None:
+            _owned.discard(self)
         if self.pid != os.getpid():
             return 0
         return lib.shmpool_seg_close(h)
@@ -132,7 +142,7 @@ def _unlink_owned_at_exit() -> None:
     """Remove the names of segments this process owns that something still
     holds at exit (a view in a global, say). The memory stays mapped until
     the process ends; only the name goes, as the owner's exit promises."""
-    for m in list(_owned):
+    for m in list(_owned or ()):
         if m.handle is not None and m.pid == os.getpid():
             lib.shmpool_seg_unlink_flags(m.name.encode(),
                                          m.flags & _lib.SEG_GLOBAL)
@@ -361,7 +371,7 @@ class Segment:
         if self._readonly:
             buf = memoryview(buf).toreadonly()
         a = np.frombuffer(buf, dtype=dt, count=count).reshape(shape)
-        self._array = weakref.ref(a)
+        self._array = _weakref().ref(a)
         return a
 
     @property

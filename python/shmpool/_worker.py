@@ -191,10 +191,14 @@ def _task(t: int) -> int:
 
 # ---- the initializer --------------------------------------------------------------
 
-def _install_main(kind: str, value: str, lazy: bool) -> None:
+def _install_main(kind: str, value: str, lazy: bool,
+                  code: Optional[bytes] = None) -> None:
     """Make the parent's main module importable as __main__ and __mp_main__,
     run under the name "__mp_main__" (so its main block does not run):
-    now, or on the first attribute a pickle asks of it."""
+    now, or on the first attribute a pickle asks of it. A plain script
+    comes compiled by the parent (``code``, marshalled) and runs in the
+    module itself, as an import would; anything else goes through runpy,
+    as in multiprocessing."""
     mod = type(sys)("__mp_main__")
     mod.__spec__ = None
     mod.__loader__ = None
@@ -203,6 +207,12 @@ def _install_main(kind: str, value: str, lazy: bool) -> None:
 
     def load() -> None:
         mod.__dict__.pop("__getattr__", None)
+        sys.modules["__main__"] = sys.modules["__mp_main__"] = mod
+        if code is not None:
+            import marshal
+            mod.__dict__.update(__cached__=None, __package__="")
+            exec(marshal.loads(code), mod.__dict__)
+            return
         import runpy
         if kind == "path":
             content = runpy.run_path(value, run_name="__mp_main__")
@@ -210,7 +220,6 @@ def _install_main(kind: str, value: str, lazy: bool) -> None:
             content = runpy.run_module(value, run_name="__mp_main__",
                                        alter_sys=True)
         mod.__dict__.update(content)
-        sys.modules["__main__"] = sys.modules["__mp_main__"] = mod
 
     def lazy_getattr(name: str):
         if name.startswith("__") and name.endswith("__"):
@@ -236,7 +245,8 @@ def _prepare(prep: dict) -> None:
         sys.argv[:] = prep["sys_argv"]
     main = prep.get("main")
     if main is not None:
-        _install_main(main[0], main[1], prep.get("lazy_main", True))
+        _install_main(main[0], main[1], prep.get("lazy_main", True),
+                      prep.get("main_code"))
 
 
 def _leave_init_error(e: BaseException) -> None:
