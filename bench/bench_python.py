@@ -153,13 +153,18 @@ def bench_array(runs, mib):
     ctx = mp.get_context("spawn")
     n = mib * (1 << 20) // 8
     half = [(0, n // 2), (n // 2, n)]
-    raw_t, cold_t, warm_t = [], [], []
+    raw_t, cold_t, warm_t, reuse_t = [], [], [], []
     expect = None
     mem = None
     with shmpool.Pool(2) as warm:
         pids = set(warm.map(import_numpy, range(16)))
         base_workers = {p: pss_kib(p) for p in pids}
         base_parent = pss_kib(os.getpid())
+        # A segment the pool's workers have used before: new data written
+        # into it reaches mappings whose page tables are built.
+        kept = shmpool.Segment.create(shape=n, dtype="f8")
+        kept.array[:] = 0.0
+        warm.starmap(seg_sum, [(kept, lo, hi) for lo, hi in half])
         for r in range(runs):
             # multiprocessing: the array must exist before the pool, and
             # reaches the workers only through the initializer.
@@ -197,7 +202,17 @@ def bench_array(runs, mib):
                     tree = pss_kib(os.getpid()) + sum(pss_kib(p)
                                                       for p in pids)
                     mem = (tree, base_parent, base_workers)
-    rt, ct, wt = med(raw_t), med(cold_t), med(warm_t)
+
+            # shmpool, reused segment: new data, a segment seen before.
+            kept.array[:] = 1.0
+            t = time.perf_counter()
+            s = sum(warm.starmap(seg_sum, [(kept, lo, hi)
+                                           for lo, hi in half]))
+            reuse_t.append(time.perf_counter() - t)
+            assert s == expect, (s, expect)
+            kept.array[:] = 0.0
+        kept.close()
+    rt, ct, wt, ut = med(raw_t), med(cold_t), med(warm_t), med(reuse_t)
     print("array: %d MiB float64, summed by 2 workers, %d runs" % (mib, runs))
     print("  multiprocessing RawArray + Pool(2, initializer=): %8.1f ms"
           % (rt * 1e3))
@@ -205,6 +220,11 @@ def bench_array(runs, mib):
           "(%.3fx)" % (ct * 1e3, ct / rt))
     print("  shmpool, running pool handed the array (warm):    %8.1f ms  "
           "(%.3fx)  target <= 0.1x" % (wt * 1e3, wt / rt))
+    print("  shmpool, new data in a segment the pool used before: %8.1f ms  "
+          "(%.3fx)" % (ut * 1e3, ut / rt))
+    print("  all runs (ms): RawArray %s; cold %s; warm %s; reused %s"
+          % tuple([round(x * 1e3) for x in xs]
+                  for xs in (raw_t, cold_t, warm_t, reuse_t)))
     tree, bp, bw = mem
     arr_kib = n * 8 // 1024
     interp = bp + sum(bw.values())

@@ -461,8 +461,14 @@ class Pool:
     # -- collecting -----------------------------------------------------------------
 
     def _route(self, res: _lib.Result) -> None:
-        """Hand one result to its owner (copying it out of the C buffer)."""
+        """Hand one result to its owner (copying it out of the C buffer). A
+        reply spilled into a segment is read and the segment removed now,
+        so that none is left behind by a result nobody asks for."""
         data = ctypes.string_at(res.data, res.len) if res.len else b""
+        if data and not self._c_mode and data[0] & _wire.SPILLED:
+            body = _take_segment(_wire.spill_name(self._token, res.id))
+            if body is not None:
+                data = bytes([data[0] & ~_wire.SPILLED]) + body
         raw = (res.status, data, res.message.decode("utf-8", "replace")
                if res.message else None, res.exit_code, res.term_signal)
         i = res.id

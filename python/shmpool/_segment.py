@@ -113,9 +113,7 @@ class _Mapping:
         False."""
         if self.raw or self.handle is None:
             return False
-        state = ctypes.c_uint32.from_address(
-            self.addr - HEADER_SIZE + _STATE_OFFSET).value
-        return bool(state & _STATE_UNLINKED)
+        return _header_unlinked(self.addr)
 
     # -- the end --------------------------------------------------------------
 
@@ -136,6 +134,13 @@ class _Mapping:
             self.release()
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
+
+
+def _header_unlinked(data_addr: int) -> bool:
+    """The UNLINKED bit of the header before data_addr (docs/FORMAT.md)."""
+    state = ctypes.c_uint32.from_address(
+        data_addr - HEADER_SIZE + _STATE_OFFSET).value
+    return bool(state & _STATE_UNLINKED)
 
 
 def _unlink_owned_at_exit() -> None:
@@ -521,7 +526,20 @@ class _WorkerCache:
     def __init__(self):
         self._lock = allocate_lock()
         self._entries: "dict[tuple, _Mapping]" = {}
+        self._spills: list = []  # C handles of replies the parent will read
         self._watching = False
+
+    def _watch_soon(self) -> None:
+        if not self._watching:  # with the lock held
+            self._watching = True
+            start_new_thread(self._watch, ())
+
+    def add_spill(self, handle: int) -> None:
+        """Keep a spilled reply's segment (created by this worker) until
+        the parent has read it and unlinked its name."""
+        with self._lock:
+            self._spills.append(handle)
+            self._watch_soon()
 
     def get(self, name: str, flags: int, creation_id: int) -> _Mapping:
         key = (name, flags & (_lib.SEG_READONLY | _lib.SEG_RAW
@@ -541,21 +559,33 @@ class _WorkerCache:
             self._entries[key] = m  # most recently used last
             while len(self._entries) > self.LIMIT:
                 del self._entries[next(iter(self._entries))]
-            if not self._watching:
-                self._watching = True
-                start_new_thread(self._watch, ())
+            self._watch_soon()
         return m
 
     def sweep(self, task_end: bool = False) -> None:
-        """Drop mappings whose name is gone (and raw ones at a task end)."""
+        """Drop mappings whose name is gone (and raw ones at a task end);
+        close spilled replies the parent has taken."""
         with self._lock:
             for key in [k for k, m in self._entries.items()
                         if m.unlinked() or (task_end and m.raw)]:
                 del self._entries[key]
+            if self._spills:
+                taken = [h for h in self._spills if _header_unlinked(
+                    lib.shmpool_seg_data(h))]
+                for h in taken:
+                    self._spills.remove(h)
+                    lib.shmpool_seg_close(h)  # marked unlinked: not again
+
+    def busy(self) -> bool:
+        return bool(self._entries or self._spills)
 
     def clear(self) -> None:
+        """At the worker's exit: drop the mappings; spilled replies the
+        parent has not read yet stay (the process's end unmaps them, the
+        name stays for the parent)."""
         with self._lock:
             self._entries.clear()
+            self._spills = []
 
     def _watch(self) -> None:
         import time
@@ -563,6 +593,6 @@ class _WorkerCache:
             time.sleep(self.WATCH_S)
             self.sweep()
             with self._lock:
-                if not self._entries:
+                if not self._entries and not self._spills:
                     self._watching = False
                     return

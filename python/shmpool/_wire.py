@@ -20,12 +20,16 @@ with task status ``STATUS_EXCEPTION``) and then a pickle: the value, or
 ``(the exception's own pickle or None, type name, message, traceback
 text)``. A reply larger
 than ``max_reply_size`` is written by the worker into a segment named
-``spill_name(token, task id)``, created persistent so that the worker's
-exit cannot remove it before the parent has read it; the reply then carries
-the ``SPILLED`` bit and nothing else. The parent reads the segment and
-unlinks it; it also unlinks that name for every task that ends without a
-normal reply (a worker died, a cancel), in case the worker got as far as
-creating it.
+``spill_name(token, task id)``; the reply then carries the ``SPILLED`` bit
+and nothing else. The parent reads the segment as soon as the result
+arrives and unlinks it; the worker, which created it, keeps it open until it
+sees the name unlinked (and at its exit leaves it to the parent, so that a
+recycled worker cannot remove a reply not yet read). The parent also
+unlinks that name for every task that ends without a normal reply (a worker
+died, a cancel) or is still in flight when the pool is destroyed, in case
+the worker got as far as creating it. If the parent itself dies first, the
+segment is left, owned by a worker that is gone too: ``shmpool gc``
+removes it.
 
 The initializer is the C task ``"pyinit"``, whose argument is one byte of
 flags and a pickle of the dict ``prepare()`` reads (sys.path, the main

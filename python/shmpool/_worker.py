@@ -94,17 +94,17 @@ def _error_reply(e: BaseException, limit: int = 0) -> tuple:
 
 def _spill(t: int, reply: bytes) -> bytes:
     """Put a reply too large for the result slot into a segment (see
-    _wire.py); returns what goes into the slot instead."""
+    _wire.py); returns what goes into the slot instead. The worker owns the
+    segment and keeps it open until the parent has read it and removed the
+    name (its cache notices); at exit it leaves it to the parent."""
     name = _wire.spill_name(_token, int(lib.shmpool_task_id(t)))
     h = c_void_p()
     _lib.check(lib.shmpool_seg_create(byref(h), name.encode(), len(reply) - 1,
-                                      _lib.SEG_PERSIST),
+                                      0),
                "creating segment %s for a %d-byte reply"
                % (name, len(reply) - 1))
-    try:
-        ctypes.memmove(lib.shmpool_seg_data(h), reply[1:], len(reply) - 1)
-    finally:
-        lib.shmpool_seg_close(h)  # persistent: the name stays for the parent
+    ctypes.memmove(lib.shmpool_seg_data(h), reply[1:], len(reply) - 1)
+    _segment._worker_cache.add_spill(h.value)
     return bytes([reply[0] | _wire.SPILLED])
 
 
@@ -184,7 +184,7 @@ def _task(t: int) -> int:
     finally:
         _current = None
         cache = _segment._worker_cache
-        if cache is not None and cache._entries:
+        if cache is not None and cache.busy():
             cache.sweep(task_end=True)
     return status
 

@@ -313,6 +313,16 @@ def test_large_arguments_and_results_travel_through_segments(request, pool):
     note_workers(request, pool)
 
 
+def test_spilled_replies_outlive_a_recycled_worker(request):
+    # Each worker exits after one task, before the parent reads its reply.
+    with shmpool.Pool(workers=1, max_tasks_per_worker=1) as p:
+        futs = [p.submit(blob, 100000 + i) for i in range(3)]
+        time.sleep(1.0)
+        assert [len(f.result()) for f in futs] == [100000, 100001, 100002]
+        # Results nobody collects are removed with the pool.
+        p.submit(blob, 200000)
+
+
 # ---- segments in tasks -----------------------------------------------------------
 
 def test_segments_in_arguments_are_shared_not_copied(pool):
