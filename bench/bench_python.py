@@ -146,6 +146,14 @@ def bench_start(runs):
           % ([round(x * 1e3) for x in ours], [round(x * 1e3) for x in theirs]))
 
 
+def timed_sum(pool, seg, half, expect, times):
+    """Sum seg's two halves in pool's workers; append the time taken."""
+    t = time.perf_counter()
+    s = sum(pool.starmap(seg_sum, [(seg, lo, hi) for lo, hi in half]))
+    times.append(time.perf_counter() - t)
+    assert s == expect, (s, expect)
+
+
 def bench_array(runs, mib):
     import multiprocessing as mp
     import numpy as np
@@ -154,12 +162,17 @@ def bench_array(runs, mib):
     n = mib * (1 << 20) // 8
     half = [(0, n // 2), (n // 2, n)]
     raw_t, cold_t, warm_t, reuse_t = [], [], [], []
-    expect = None
-    mem = None
     with shmpool.Pool(2) as warm:
         pids = set(warm.map(import_numpy, range(16)))
         base_workers = {p: pss_kib(p) for p in pids}
         base_parent = pss_kib(os.getpid())
+        expect = float(n)
+        # Memory: the tree while the workers sum the array (theirs mapped).
+        with shmpool.Segment.create(shape=n, dtype="f8") as seg:
+            seg.array[:] = 1.0
+            timed_sum(warm, seg, half, expect, [])
+            tree = pss_kib(os.getpid()) + sum(pss_kib(p) for p in pids)
+            mem = (tree, base_parent, base_workers)
         # A segment the pool's workers have used before: new data written
         # into it reaches mappings whose page tables are built.
         kept = shmpool.Segment.create(shape=n, dtype="f8")
@@ -171,7 +184,6 @@ def bench_array(runs, mib):
             arr = RawArray("d", n)
             v = np.frombuffer(arr, dtype=np.float64)
             v[:] = 1.0
-            expect = float(n)
             del v
             t = time.perf_counter()
             with ctx.Pool(2, initializer=keep, initargs=(arr,)) as p:
@@ -185,31 +197,17 @@ def bench_array(runs, mib):
                 seg.array[:] = 1.0
                 t = time.perf_counter()
                 with shmpool.Pool(2) as p:
-                    s = sum(p.starmap(seg_sum, [(seg, lo, hi)
-                                                for lo, hi in half]))
+                    timed_sum(p, seg, half, expect, [])
                 cold_t.append(time.perf_counter() - t)
-                assert s == expect, (s, expect)
 
             # shmpool, warm: a running pool is handed a new array.
             with shmpool.Segment.create(shape=n, dtype="f8") as seg:
                 seg.array[:] = 1.0
-                t = time.perf_counter()
-                s = sum(warm.starmap(seg_sum, [(seg, lo, hi)
-                                               for lo, hi in half]))
-                warm_t.append(time.perf_counter() - t)
-                assert s == expect, (s, expect)
-                if r == 0:
-                    tree = pss_kib(os.getpid()) + sum(pss_kib(p)
-                                                      for p in pids)
-                    mem = (tree, base_parent, base_workers)
+                timed_sum(warm, seg, half, expect, warm_t)
 
             # shmpool, reused segment: new data, a segment seen before.
             kept.array[:] = 1.0
-            t = time.perf_counter()
-            s = sum(warm.starmap(seg_sum, [(kept, lo, hi)
-                                           for lo, hi in half]))
-            reuse_t.append(time.perf_counter() - t)
-            assert s == expect, (s, expect)
+            timed_sum(warm, kept, half, expect, reuse_t)
             kept.array[:] = 0.0
         kept.close()
     rt, ct, wt, ut = med(raw_t), med(cold_t), med(warm_t), med(reuse_t)

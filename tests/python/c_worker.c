@@ -1,10 +1,8 @@
 /* c_worker: a worker executable for the Python package's tests of
  * shmpool.Pool(worker_path=...): C tasks run from Python.
  *
- * Tasks:
- *   scale   arg {u64 start, u64 count, double factor}: v[i] *= factor over
- *           the span of segment 0; replies with the new partial sum
- *   sum     the same argument: replies with the sum over the span
+ * The tasks over segments are examples/worker_exe/worker.c's (the tests
+ * run that example too); these are the ones it lacks:
  *   square  map element i (no argument): replies with (double)(i * i)
  *   echo    replies with its argument
  *   fail    fails with status 7 and a message (shmpool_task_fail)
@@ -32,45 +30,6 @@ static void nap_ms(unsigned ms) {
   nanosleep(&ts, NULL);
 }
 #endif
-
-typedef struct span {
-  uint64_t start, count;
-  double factor;
-} span;
-
-static const span *get_span(shmpool_task *t, double **v) {
-  size_t len, size;
-  const span *s = (const span *)shmpool_task_arg(t, &len);
-  *v = (double *)shmpool_task_seg(t, 0, &size);
-  if (s == NULL || len != sizeof *s || *v == NULL ||
-      s->start + s->count > size / sizeof(double))
-    return NULL;
-  return s;
-}
-
-static int scale(shmpool_task *t) {
-  double *v, acc = 0;
-  const span *s = get_span(t, &v);
-  uint64_t i;
-  if (s == NULL)
-    return shmpool_task_fail(t, 1, "bad span");
-  for (i = s->start; i < s->start + s->count; i++) {
-    v[i] *= s->factor;
-    acc += v[i];
-  }
-  return shmpool_task_reply(t, &acc, sizeof acc);
-}
-
-static int sum(shmpool_task *t) {
-  double *v, acc = 0;
-  const span *s = get_span(t, &v);
-  uint64_t i;
-  if (s == NULL)
-    return shmpool_task_fail(t, 1, "bad span");
-  for (i = s->start; i < s->start + s->count; i++)
-    acc += v[i];
-  return shmpool_task_reply(t, &acc, sizeof acc);
-}
 
 static int square(shmpool_task *t) {
   double x = (double)shmpool_task_id(t);
@@ -110,9 +69,8 @@ static int init(shmpool_task *t) {
 }
 
 static const shmpool_task_def tasks[] = {
-    {"scale", scale}, {"sum", sum},     {"square", square}, {"echo", echo},
-    {"fail", fail},   {"crash", crash}, {"nap", nap},       {"init", init},
-    {NULL, NULL}};
+    {"square", square}, {"echo", echo}, {"fail", fail}, {"crash", crash},
+    {"nap", nap},       {"init", init}, {NULL, NULL}};
 
 int main(int argc, char **argv) {
   if (shmpool_is_worker(argc, argv))

@@ -1,5 +1,6 @@
 """shmpool.Pool(worker_path=...): C tasks run from Python, over shared
-numpy arrays (the worker is tests/python/c_worker.c)."""
+numpy arrays. The workers are tests/python/c_worker.c and, for the tasks
+over segments, examples/worker_exe/worker.c."""
 import os
 import signal
 import struct
@@ -14,8 +15,13 @@ WORKER = os.environ.get("SHMPOOL_TEST_C_WORKER")
 pytestmark = pytest.mark.skipif(
     not WORKER or not os.path.exists(WORKER),
     reason="SHMPOOL_TEST_C_WORKER does not name tests/python/c_worker")
+EXAMPLE = os.environ.get("SHMPOOL_TEST_EXAMPLE_WORKER")
+needs_example = pytest.mark.skipif(
+    not EXAMPLE or not os.path.exists(EXAMPLE),
+    reason="SHMPOOL_TEST_EXAMPLE_WORKER does not name worker_exe_worker "
+           "(examples not built)")
 
-SPAN = struct.Struct("=QQd")  # c_worker.c: struct span
+SPAN = struct.Struct("=QQd")  # examples/worker_exe/worker.c: struct span
 
 
 @pytest.fixture
@@ -26,7 +32,15 @@ def pool():
         yield p
 
 
-def test_submit_with_segments_and_bytes(pool):
+@pytest.fixture
+def example_pool():
+    with shmpool.Pool(workers=2, worker_path=EXAMPLE) as p:
+        yield p
+
+
+@needs_example
+def test_submit_with_segments_and_bytes(example_pool):
+    pool = example_pool
     n = 100000
     with shmpool.Segment.create(shape=n, dtype="f8") as seg:
         seg.array[:] = 1.0
@@ -35,16 +49,21 @@ def test_submit_with_segments_and_bytes(pool):
         parts = [struct.unpack("=d", f.result())[0] for f in futs]
         assert sum(parts) == 3.0 * n
         assert seg.array.sum() == 3.0 * n  # the C workers wrote our array
-        assert pool.submit("echo", b"hello").result() == b"hello"
 
 
 def test_map_with_progress_and_a_result_dtype(pool):
+    assert pool.submit("echo", b"hello").result() == b"hello"
     seen = []
     out = pool.map("square", n=1000, result_dtype="f8",
                    progress=lambda d, t: seen.append((d, t)))
     assert isinstance(out, np.ndarray)
     assert (out == np.arange(1000.0) ** 2).all()
     assert seen and seen[-1] == (1000, 1000)
+
+
+@needs_example
+def test_map_over_a_segment(example_pool):
+    pool = example_pool
     n = 80000
     with shmpool.Segment.create(shape=n, dtype="f8") as seg:
         seg.array[:] = np.arange(n) % 7
@@ -105,4 +124,4 @@ def test_python_only_calls_are_refused(pool):
     with pytest.raises(TypeError):
         pool.starmap(len, [])
     with pytest.raises(ValueError):
-        pool.map("sum", [b"ab", b"abc"])
+        pool.map("echo", [b"ab", b"abc"])

@@ -301,3 +301,15 @@ def test_import_error_names_what_was_looked_for():
         capture_output=True, text=True)
     assert bad.returncode != 0
     assert "/nonexistent/libshmpool.so" in bad.stderr
+
+
+def test_unpickling_refuses_a_new_segment_under_the_old_name():
+    name = "pyt%d-reuse" % os.getpid()
+    s = shmpool.Segment.create(shape=4, dtype="f8", name=name)
+    data = pickle.dumps(s)
+    s.close()
+    with shmpool.Segment.create(shape=4, dtype="f8", name=name):
+        with pytest.raises(shmpool.ShmpoolError) as e:
+            pickle.loads(data)
+        assert e.value.name == "SHMPOOL_ENOENT"
+        assert "replaced" in str(e.value)
