@@ -8,13 +8,14 @@ set -eu
 
 native="cmake ninja-build gcc clang libcmocka-dev pkg-config python3"
 # The Windows legs (MinGW-w64 and clang-cl, both run under Wine), the
-# sanitizer runtimes, the Python interop tests, appveyor.yml's check, the
-# API reference (doxygen), reproducing docs/PERFORMANCE.md (numpy for
-# bench/compare.py's Python series, gnuplot-nox for bench/plot.gp's
+# sanitizer runtimes, the Python interop tests and the Python package's
+# (pytest, an offline venv install: venv, setuptools, wheel), appveyor.yml's
+# check, the API reference (doxygen), reproducing docs/PERFORMANCE.md (numpy
+# for bench/compare.py's Python series, gnuplot-nox for bench/plot.gp's
 # pngcairo terminal), the MPI example and its leg (Open MPI).
 full="$native lld llvm libclang-rt-14-dev mingw-w64 wine64 libwine-dev \
-wine64-tools xz-utils python3-numpy python3-yaml doxygen gnuplot-nox \
-libopenmpi-dev openmpi-bin"
+wine64-tools xz-utils python3-numpy python3-yaml python3-pytest python3-venv \
+python3-setuptools python3-wheel doxygen gnuplot-nox libopenmpi-dev openmpi-bin"
 
 pkgs=$full
 [ "${1:-}" = "--native" ] && pkgs=$native
