@@ -8,7 +8,12 @@
  * Each line is "name value unit" (bench/compare.py style):
  *
  *   round_ms <schedule> <round> <ms>    map time, rounds 1..10
+ *   round_faults <schedule> <round> <n> the workers' minor page faults in
+ *                                       the round (Linux)
  *   second_over_steady <schedule> <x>   round 2 / median of rounds 5..10
+ *   round_ms threads ..., second_over_steady threads
+ *                                       the same with 2 threads in one
+ *                                       process on a fresh mapping
  *   pte_kib <schedule> <kib>            the workers' VmPTE growth, summed
  *   pte_one_mapping_kib <kib>           VmPTE of one mapping of the array
  *   steady_vs_threads <x>               2 threads' time / static steady time
@@ -96,6 +101,41 @@ static void worker_pids(shmpool *pool, long long *pids) {
                                   NULL, 0, pids, sizeof *pids, NULL, &mo));
 }
 
+/* Minor page faults of a process so far (Linux /proc/PID/stat field 10),
+ * -1 elsewhere. */
+static long long minor_faults(long long pid) {
+#if defined(__linux__)
+  char path[64], buf[1024];
+  long long n = -1;
+  const char *p;
+  size_t len;
+  FILE *f;
+  snprintf(path, sizeof path, "/proc/%lld/stat", pid);
+  if ((f = fopen(path, "r")) == NULL)
+    return -1;
+  len = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[len] = '\0';
+  /* After the command name's closing parenthesis: state, ppid, pgrp,
+   * session, tty, tpgid, flags, minflt. */
+  if ((p = strrchr(buf, ')')) != NULL &&
+      sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %lld", &n) != 1)
+    n = -1;
+  return n;
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+static long long faults_total(const long long *pids, unsigned n) {
+  long long total = 0;
+  unsigned i;
+  for (i = 0; i < n; i++)
+    total += minor_faults(pids[i]);
+  return total;
+}
+
 static long long pte_total(const long long *pids, unsigned n) {
   long long total = 0;
   unsigned i;
@@ -132,10 +172,12 @@ static double repeated_maps(shmpool_seg *seg, int schedule, const char *label,
   mo.chunk_size = 1; /* 16 elements: 16 chunks */
   mo.schedule = schedule;
   for (r = 0; r < rounds; r++) {
+    long long faults = faults_total(pids, 2);
     double t0 = bench_now_s();
     check("map", shmpool_map_ex(pool, "sum_part", NULL, 0, CHUNKS, &seg, 1,
                                 sums, sizeof sums[0], NULL, &mo));
     t[r] = bench_now_s() - t0;
+    faults = faults_total(pids, 2) - faults;
     for (s = 0, i = 0; i < CHUNKS; i++)
       s += sums[i];
     if (s != expect) {
@@ -143,6 +185,7 @@ static double repeated_maps(shmpool_seg *seg, int schedule, const char *label,
       exit(1);
     }
     printf("round_ms %s %d %.2f ms\n", label, r + 1, t[r] * 1e3);
+    printf("round_faults %s %d %lld\n", label, r + 1, faults);
     if (r >= 4)
       steady[nsteady++] = t[r];
   }
@@ -154,6 +197,30 @@ static double repeated_maps(shmpool_seg *seg, int schedule, const char *label,
 }
 
 /* ---- two threads in one process ---------------------------------------- */
+
+/* The same rounds with 2 threads in this process, on a fresh read-only
+ * mapping of the segment (its page tables built in round 1, as a pool's
+ * workers build theirs): a reference for second_over_steady, since this
+ * machine's second pass over memory can be slower without page faults. */
+static void threads_rounds(shmpool_seg *seg, int rounds) {
+  shmpool_seg *ro;
+  double t[MAX_ROUNDS], steady[MAX_ROUNDS];
+  int r, nsteady = 0;
+  check("open", shmpool_seg_open(&ro, shmpool_seg_name(seg),
+                                 SHMPOOL_SEG_READONLY));
+  for (r = 0; r < rounds; r++) {
+    double t0 = bench_now_s();
+    (void)bench_threads_sum((const double *)shmpool_seg_data(ro),
+                            shmpool_seg_size(ro) / sizeof(double));
+    t[r] = bench_now_s() - t0;
+    printf("round_ms threads %d %.2f ms\n", r + 1, t[r] * 1e3);
+    if (r >= 4)
+      steady[nsteady++] = t[r];
+  }
+  printf("second_over_steady threads %.2f x\n",
+         t[1] / bench_median(steady, (size_t)nsteady));
+  shmpool_seg_close(ro);
+}
 
 static double threads_time(const double *v, uint64_t n) {
   double t[7];
@@ -260,6 +327,7 @@ int main(int argc, char **argv) {
   (void)repeated_maps(seg, SHMPOOL_SCHEDULE_DYNAMIC, "dynamic", rounds, expect);
   steady =
       repeated_maps(seg, SHMPOOL_SCHEDULE_STATIC, "static", rounds, expect);
+  threads_rounds(seg, rounds);
   thr = threads_time(v, n);
   printf("threads_ms %.2f ms\n", thr * 1e3);
   printf("steady_vs_threads %.2f x\n", thr / steady);

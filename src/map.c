@@ -236,7 +236,7 @@ static void shmpool__job_stop(shmpool_map_job *job, int status) {
     return;
   job->end_status = status;
   while (job->chunks_left != 0 &&
-         (c = shmpool__sched_next(&job->sched, 0, &undo)) != UINT64_MAX) {
+         (c = shmpool__sched_take_any(&job->sched, &undo)) != UINT64_MAX) {
     uint64_t first = c * job->chunk;
     uint64_t count = job->n - first < job->chunk ? job->n - first : job->chunk;
     for (i = first; i < first + count; i++)

@@ -427,7 +427,14 @@ typedef struct shmpool__sched {
   uint64_t next;     /* dynamic: the next chunk */
   uint64_t *order;   /* static: chunk indices grouped by worker ... */
   uint64_t *lo, *hi; /* ... worker w's still to send: order[lo[w]..hi[w]) */
+  uint64_t *share;   /* static: worker w's chunks at the start */
   uint16_t *ran_by;  /* the worker that ran each chunk (NULL: not kept) */
+  uint64_t *seen;    /* per chunk, bit w % 64: worker w ran it, this map or
+                        an earlier one of the shape (NULL: not kept) */
+  uint64_t (*now)(void); /* the clock (tests set their own) */
+  uint64_t t0;           /* now() at init */
+  uint64_t ndone;        /* chunks completed */
+  double cold_ns; /* a chunk's time in the shape's first map (0: unknown) */
 } shmpool__sched;
 
 /* Where sched_next took a chunk from, to put it back. */
@@ -440,9 +447,13 @@ typedef struct shmpool__sched_undo {
  * 0. Static schedules start from what the pool remembers for the shape. */
 int shmpool__sched_init(shmpool__sched *s, shmpool *pool, int schedule,
                         uint64_t n, uint64_t chunk, uint64_t nchunks);
-/* The next chunk for worker w (its own, else stolen), or UINT64_MAX. */
+/* The next chunk for worker w (its own, else stolen), or UINT64_MAX: none
+ * left, or none worth stealing yet (its owner will send it). */
 uint64_t shmpool__sched_next(shmpool__sched *s, uint32_t w,
                              shmpool__sched_undo *undo);
+/* Any chunk still unsent, or UINT64_MAX (stopping a map). */
+uint64_t shmpool__sched_take_any(shmpool__sched *s,
+                                 shmpool__sched_undo *undo);
 /* Put back the chunk sched_next just returned. */
 void shmpool__sched_put_back(shmpool__sched *s,
                              const shmpool__sched_undo *undo);
