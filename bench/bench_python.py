@@ -15,7 +15,8 @@ Measures (2 workers each):
   start   a pool with an initializer, ready, one round trip
   array   a float64 array of --mib MiB summed by 2 workers: multiprocessing's
           RawArray + Pool(initializer=) against shmpool, with the pool
-          started in the measure (cold) and already running (warm); memory
+          started in the measure (cold) and already running (warm), the
+          segment handed writable and read-only; memory
           (PSS of parent + workers) while the array is in use
   kill    a worker killed mid-task: how long until the call raises
 See docs/PERFORMANCE.md, "Python package", for results.
@@ -161,7 +162,7 @@ def bench_array(runs, mib):
     ctx = mp.get_context("spawn")
     n = mib * (1 << 20) // 8
     half = [(0, n // 2), (n // 2, n)]
-    raw_t, cold_t, warm_t, reuse_t = [], [], [], []
+    raw_t, cold_t, warm_t, reuse_t, ro_t = [], [], [], [], []
     with shmpool.Pool(2) as warm:
         pids = set(warm.map(import_numpy, range(16)))
         base_workers = {p: pss_kib(p) for p in pids}
@@ -205,12 +206,21 @@ def bench_array(runs, mib):
                 seg.array[:] = 1.0
                 timed_sum(warm, seg, half, expect, warm_t)
 
+            # shmpool, warm, the workers handed a read-only segment (the
+            # tasks only read): their mappings are read-only.
+            with shmpool.Segment.create(shape=n, dtype="f8") as seg:
+                seg.array[:] = 1.0
+                with shmpool.Segment.open(seg.name, readonly=True, dtype="f8",
+                                         shape=n) as ro:
+                    timed_sum(warm, ro, half, expect, ro_t)
+
             # shmpool, reused segment: new data, a segment seen before.
             kept.array[:] = 1.0
             timed_sum(warm, kept, half, expect, reuse_t)
             kept.array[:] = 0.0
         kept.close()
     rt, ct, wt, ut = med(raw_t), med(cold_t), med(warm_t), med(reuse_t)
+    ot = med(ro_t)
     print("array: %d MiB float64, summed by 2 workers, %d runs" % (mib, runs))
     print("  multiprocessing RawArray + Pool(2, initializer=): %8.1f ms"
           % (rt * 1e3))
@@ -218,11 +228,14 @@ def bench_array(runs, mib):
           "(%.3fx)" % (ct * 1e3, ct / rt))
     print("  shmpool, running pool handed the array (warm):    %8.1f ms  "
           "(%.3fx)  target <= 0.1x" % (wt * 1e3, wt / rt))
+    print("  shmpool, warm, handed the array read-only:         %8.1f ms  "
+          "(%.3fx)" % (ot * 1e3, ot / rt))
     print("  shmpool, new data in a segment the pool used before: %8.1f ms  "
           "(%.3fx)" % (ut * 1e3, ut / rt))
-    print("  all runs (ms): RawArray %s; cold %s; warm %s; reused %s"
+    print("  all runs (ms): RawArray %s; cold %s; warm %s; read-only %s; "
+          "reused %s"
           % tuple([round(x * 1e3) for x in xs]
-                  for xs in (raw_t, cold_t, warm_t, reuse_t)))
+                  for xs in (raw_t, cold_t, warm_t, ro_t, reuse_t)))
     tree, bp, bw = mem
     arr_kib = n * 8 // 1024
     interp = bp + sum(bw.values())

@@ -713,7 +713,9 @@ shmpool_submit_options_init_sized(shmpool_submit_options *opts,
  * max_arg_size bytes) and up to SHMPOOL_TASK_SEGS_MAX segments that the
  * worker attaches by name, in the same order (shmpool_task_seg). Workers
  * map a segment with the access of the handle passed here: pass a handle
- * opened with SHMPOOL_SEG_READONLY for read-only workers.
+ * opened with SHMPOOL_SEG_READONLY for read-only workers (the OS then
+ * refuses their writes, and on some virtual machines a read-only mapping's
+ * first touches cost several times less: docs/PERFORMANCE.md).
  *
  * The pool holds a reference to each segment until the task completes, so
  * closing the handle meanwhile does not unmap or unlink it under a worker.
