@@ -207,8 +207,8 @@ static void threads_rounds(shmpool_seg *seg, int rounds) {
   shmpool_seg *ro;
   double t[MAX_ROUNDS], steady[MAX_ROUNDS];
   int r, nsteady = 0;
-  check("open", shmpool_seg_open(&ro, shmpool_seg_name(seg),
-                                 SHMPOOL_SEG_READONLY));
+  check("open",
+        shmpool_seg_open(&ro, shmpool_seg_name(seg), SHMPOOL_SEG_READONLY));
   for (r = 0; r < rounds; r++) {
     double t0 = bench_now_s();
     (void)bench_threads_sum((const double *)shmpool_seg_data(ro),
@@ -329,11 +329,10 @@ int main(int argc, char **argv) {
    * advises, and map the array read-only. A writable mapping of the same
    * array is measured beside it: on a virtual machine its first touches
    * can cost several times more, and not only in the first round. */
-  check("open", shmpool_seg_open(&ro, shmpool_seg_name(seg),
-                                 SHMPOOL_SEG_READONLY));
+  check("open",
+        shmpool_seg_open(&ro, shmpool_seg_name(seg), SHMPOOL_SEG_READONLY));
   (void)repeated_maps(ro, SHMPOOL_SCHEDULE_DYNAMIC, "dynamic", rounds, expect);
-  steady =
-      repeated_maps(ro, SHMPOOL_SCHEDULE_STATIC, "static", rounds, expect);
+  steady = repeated_maps(ro, SHMPOOL_SCHEDULE_STATIC, "static", rounds, expect);
   (void)repeated_maps(seg, SHMPOOL_SCHEDULE_STATIC, "static-writable", rounds,
                       expect);
   threads_rounds(seg, rounds);

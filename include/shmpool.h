@@ -697,6 +697,12 @@ typedef struct shmpool_submit_options {
    * room, so a worker finds the pages they touch already mapped (see
    * shmpool_map's schedules). 0 (the default): the least busy worker. */
   uint64_t affinity;
+  /** Nonzero: only shmpool_wait_id() returns this task's result;
+   * shmpool_wait() never does and does not count it as in flight. A thread
+   * that submits a task and then waits for it by id cannot lose it to
+   * another thread's shmpool_wait() in between. 0 (the default): whichever
+   * wait asks first. */
+  int for_wait_id;
 } shmpool_submit_options;
 
 /** Fill opts with defaults and its struct_size; a macro over
@@ -796,7 +802,10 @@ SHMPOOL_EXTERN int shmpool_wait(shmpool *pool, shmpool_result *res,
                                 int timeout_ms);
 
 /** Wait for task `id` only, up to timeout_ms. Its result goes to this
- * caller and never to a concurrent shmpool_wait.
+ * caller and never to a concurrent shmpool_wait. Between the submit and
+ * this call, a shmpool_wait in another thread may still take the task
+ * (then this call gives ENOENT), unless it was submitted with
+ * shmpool_submit_options.for_wait_id.
  *
  * Errors: EINVAL, ENOENT (no such task in flight: unknown, or its result
  * was already returned), EBUSY (another thread is waiting for it),

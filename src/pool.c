@@ -296,6 +296,10 @@ static int shmpool__submit_locked(shmpool *pool, shmpool__task_rec *rec,
   r.ctx = rec;
   shmpool__ring_send(pool, &pool->w[w], msg, rec->id, &r);
   shmpool__task_enter(pool, rec);
+  if (o->for_wait_id) {
+    rec->for_wait_id = 1;
+    shmpool__task_claim(pool, rec, 1);
+  }
   *id = rec->id;
   return 0;
 }
@@ -358,7 +362,7 @@ int shmpool_submit_ex(shmpool *pool, const char *task, const void *arg,
 
 /* The defaults of shmpool_submit_options, without a call to set them. */
 static const shmpool_submit_options shmpool__submit_defaults = {
-    sizeof(shmpool_submit_options), -1, 0, 0};
+    sizeof(shmpool_submit_options), -1, 0, 0, 0};
 
 int shmpool_submit_timeout(shmpool *pool, const char *task, const void *arg,
                            size_t arg_len, shmpool_seg *const *segs,
@@ -398,17 +402,13 @@ static int shmpool__result_ok(const shmpool_result *res) {
          res->struct_size <= 65536;
 }
 
-/* Wait for rec (claimed == 1) or, with rec NULL, for any unclaimed task. */
-static int shmpool__wait_locked(shmpool *pool, shmpool__task_rec *rec,
-                                shmpool_result *r, int timeout_ms) {
+/* Wait for rec (claimed == 1) or, with rec NULL, for any unclaimed task;
+ * hand it out through slot d, which is marked waiting meanwhile. */
+static int shmpool__wait_slot(shmpool *pool, shmpool__task_rec *rec,
+                              shmpool_result *r, int timeout_ms,
+                              shmpool__delivery *d) {
   uint64_t deadline = shmpool__deadline(timeout_ms);
-  shmpool__delivery *d = shmpool__my_delivery(pool);
   int timed_out = 0;
-  if (d == NULL)
-    return SHMPOOL_ENOMEM;
-  /* What this thread was handed last is no longer in use. */
-  shmpool__task_release(pool, d);
-  shmpool__segtab_release_closed(pool);
   for (;;) {
     shmpool__task_rec *got =
         rec != NULL ? (rec->state == SHMPOOL__T_FINISHED ? rec : NULL)
@@ -427,6 +427,21 @@ static int shmpool__wait_locked(shmpool *pool, shmpool__task_rec *rec,
      * a dead worker's tasks, which this call may then return. */
     timed_out = shmpool__wait_progress(pool, deadline) == SHMPOOL_ETIMEDOUT;
   }
+}
+
+static int shmpool__wait_locked(shmpool *pool, shmpool__task_rec *rec,
+                                shmpool_result *r, int timeout_ms) {
+  shmpool__delivery *d = shmpool__my_delivery(pool);
+  int rc;
+  if (d == NULL)
+    return SHMPOOL_ENOMEM;
+  /* What this thread was handed last is no longer in use. */
+  shmpool__task_release(pool, d);
+  shmpool__segtab_release_closed(pool);
+  d->waiting = 1; /* the lock may be let go while it waits */
+  rc = shmpool__wait_slot(pool, rec, r, timeout_ms, d);
+  d->waiting = 0;
+  return rc;
 }
 
 int shmpool_wait(shmpool *pool, shmpool_result *res, int timeout_ms) {
@@ -458,13 +473,17 @@ int shmpool_wait_id(shmpool *pool, uint64_t id, shmpool_result *res,
   rec = shmpool__task_find(pool, id);
   if (rec == NULL)
     rc = SHMPOOL_ENOENT;
-  else if (rec->claimed)
+  else if (rec->waited)
     rc = SHMPOOL_EBUSY;
   if (rc == 0) {
+    rec->waited = 1;
     shmpool__task_claim(pool, rec, 1);
     rc = shmpool__wait_locked(pool, rec, &r, timeout_ms);
-    if (rc != 0) /* still in flight: anybody may have it now */
-      shmpool__task_claim(pool, rec, 0);
+    if (rc != 0) { /* still in flight: anybody may have it now */
+      rec->waited = 0;
+      if (!rec->for_wait_id)
+        shmpool__task_claim(pool, rec, 0);
+    }
   }
   shmpool__leave(pool);
   shmpool__result_out(res, &r);

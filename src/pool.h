@@ -85,7 +85,9 @@ struct shmpool__task_rec {
   shmpool__task_rec *hnext;       /* lookup by id */
   shmpool__task_rec *prev, *next; /* the finished queue; the free list */
   int state;
-  int claimed;          /* a shmpool_wait_id waits for it */
+  int claimed;          /* shmpool_wait does not return it: ... */
+  int waited;           /* ... a shmpool_wait_id waits for it, or ... */
+  int for_wait_id;      /* ... it was submitted for shmpool_wait_id only */
   int end_status;       /* nonzero: its worker was killed for it on purpose */
   uint64_t deadline_ns; /* 0: none */
   int status;
@@ -104,10 +106,14 @@ struct shmpool__task_rec {
 };
 
 /* The result a thread was last handed: its data stays valid until that
- * thread's next wait. */
+ * thread's next wait. Each slot is its own allocation, so a thread keeps
+ * its pointer while it sleeps in a wait and others add slots; a slot
+ * passes to another thread only when it holds nothing and its thread is
+ * not inside a wait. */
 typedef struct shmpool__delivery {
   uint64_t thread;
   shmpool__task_rec *rec;
+  int waiting; /* its thread is inside a wait */
 } shmpool__delivery;
 
 /* The parent's view of one worker block. */
@@ -178,7 +184,7 @@ struct shmpool {
   shmpool__task_rec *fin_first, *fin_last; /* the finished queue */
   shmpool__task_rec *free_recs;
   size_t nfree;
-  shmpool__delivery *deliveries;
+  shmpool__delivery **deliveries;
   size_t ndeliveries, deliveries_cap;
 
   /* Maps (map.c). progress.c reaches them through these two hooks, which
@@ -325,7 +331,8 @@ void shmpool__task_claim(shmpool *pool, shmpool__task_rec *rec, int on);
 shmpool__task_rec *shmpool__task_next_finished(const shmpool *pool);
 
 /* The calling thread's hand-out slot, found or added; NULL (ENOMEM). Get
- * it before taking a result, so handing it out cannot fail. */
+ * it before taking a result, so handing it out cannot fail; mark it
+ * `waiting` while the thread may sleep, so no other thread takes it. */
 shmpool__delivery *shmpool__my_delivery(shmpool *pool);
 
 /* Release what slot d was handed last, if anything. */

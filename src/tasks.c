@@ -199,29 +199,34 @@ shmpool__task_rec *shmpool__task_next_finished(const shmpool *pool) {
 
 shmpool__delivery *shmpool__my_delivery(shmpool *pool) {
   uint64_t self = shmpool__plat_thread_id();
-  size_t i, free_slot = pool->ndeliveries;
+  shmpool__delivery *d, *free_slot = NULL;
+  size_t i;
   for (i = 0; i < pool->ndeliveries; i++) {
-    if (pool->deliveries[i].thread == self)
-      return &pool->deliveries[i];
-    if (pool->deliveries[i].rec == NULL && free_slot == pool->ndeliveries)
-      free_slot = i;
+    d = pool->deliveries[i];
+    if (d->thread == self)
+      return d;
+    if (d->rec == NULL && !d->waiting && free_slot == NULL)
+      free_slot = d;
   }
-  if (free_slot == pool->ndeliveries) {
+  if (free_slot == NULL) {
     if (pool->ndeliveries == pool->deliveries_cap) {
       size_t cap = pool->deliveries_cap ? pool->deliveries_cap * 2 : 4;
-      shmpool__delivery *d =
-          (shmpool__delivery *)realloc(pool->deliveries, cap * sizeof *d);
-      if (d == NULL)
+      shmpool__delivery **grown =
+          (shmpool__delivery **)realloc(pool->deliveries, cap * sizeof *grown);
+      if (grown == NULL)
         return NULL;
-      pool->deliveries = d;
+      pool->deliveries = grown;
       pool->deliveries_cap = cap;
     }
-    pool->ndeliveries++;
+    if ((free_slot = (shmpool__delivery *)calloc(1, sizeof *free_slot)) == NULL)
+      return NULL;
+    pool->deliveries[pool->ndeliveries++] = free_slot;
   }
-  /* A slot whose thread released its result may serve another thread. */
-  pool->deliveries[free_slot].thread = self;
-  pool->deliveries[free_slot].rec = NULL;
-  return &pool->deliveries[free_slot];
+  /* A slot whose thread released its result, and is not waiting, may
+   * serve another thread. */
+  free_slot->thread = self;
+  free_slot->rec = NULL;
+  return free_slot;
 }
 
 void shmpool__task_release(shmpool *pool, shmpool__delivery *d) {
@@ -260,8 +265,10 @@ void shmpool__tasks_free(shmpool *pool) {
       next = r->hnext;
       free(r);
     }
-  for (k = 0; k < pool->ndeliveries; k++)
-    free(pool->deliveries[k].rec);
+  for (k = 0; k < pool->ndeliveries; k++) {
+    free(pool->deliveries[k]->rec);
+    free(pool->deliveries[k]);
+  }
   for (r = pool->free_recs; r != NULL; r = next) {
     next = r->next;
     free(r);

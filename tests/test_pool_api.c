@@ -278,6 +278,108 @@ static void test_wait_id_from_four_threads(void **state) {
   shmpool_destroy(pool);
 }
 
+/* Threads that each submit one task at a time and wait for it by id, and
+ * one that takes whatever shmpool_wait gives it, all at once: every
+ * waiter sleeps inside the library while others arrive, so a thread's
+ * hand-out slot must stay its own while it waits (a slot once passed to a
+ * newly arriving thread handed results to the wrong reader, or freed
+ * them under it: wrong data or a crash). */
+#define ROUNDS_PER_WAITER 3000
+
+typedef struct mixed_waiter {
+  shmpool *pool;
+  unsigned tag;
+  int errors;
+} mixed_waiter;
+
+static void by_id_thread(void *p) {
+  mixed_waiter *mw = (mixed_waiter *)p;
+  shmpool_submit_options so;
+  shmpool_result r;
+  unsigned i;
+  shmpool_result_init(&r);
+  shmpool_submit_options_init(&so);
+  so.for_wait_id = 1;
+  for (i = 0; i < ROUNDS_PER_WAITER; i++) {
+    unsigned v = mw->tag * 1000000u + i, got = 0;
+    uint64_t id;
+    if (shmpool_submit_ex(mw->pool, "echo", &v, sizeof v, NULL, 0, &so, &id) !=
+            0 ||
+        shmpool_wait_id(mw->pool, id, &r, 30000) != 0 || r.id != id ||
+        r.len != sizeof got) {
+      mw->errors++;
+      continue;
+    }
+    memcpy(&got, r.data, sizeof got);
+    mw->errors += got != v;
+  }
+}
+
+static void any_thread(void *p) {
+  mixed_waiter *mw = (mixed_waiter *)p;
+  shmpool_result r;
+  unsigned i;
+  shmpool_result_init(&r);
+  for (i = 0; i < ROUNDS_PER_WAITER; i++) {
+    unsigned v = 7, got = 0;
+    if (shmpool_submit(mw->pool, "echo", &v, sizeof v, NULL, 0, NULL) != 0 ||
+        shmpool_wait(mw->pool, &r, 30000) != 0 || r.len != sizeof got) {
+      mw->errors++;
+      continue;
+    }
+    /* Only its own tasks can reach it: the others are for_wait_id. */
+    memcpy(&got, r.data, sizeof got);
+    mw->errors += got != 7;
+  }
+}
+
+static void test_waiters_in_many_threads_keep_their_results(void **state) {
+  shmpool *pool = make_pool(2);
+  mixed_waiter mw[5];
+  test_thread th[5];
+  shmpool_result r;
+  int i;
+  (void)state;
+  shmpool_result_init(&r);
+  for (i = 0; i < 5; i++) {
+    mw[i].pool = pool;
+    mw[i].tag = (unsigned)i + 1;
+    mw[i].errors = 0;
+    assert_int_equal(
+        test_thread_start(&th[i], i < 4 ? by_id_thread : any_thread, &mw[i]),
+        0);
+  }
+  for (i = 0; i < 5; i++) {
+    test_thread_join(&th[i]);
+    assert_int_equal(mw[i].errors, 0);
+  }
+  assert_int_equal(shmpool_wait(pool, &r, 0), SHMPOOL_EIDLE);
+  shmpool_destroy(pool);
+}
+
+/* A for_wait_id task is invisible to shmpool_wait, and shmpool_wait_id
+ * still gets it after a wait of its own timed out. */
+static void test_for_wait_id_tasks_skip_shmpool_wait(void **state) {
+  shmpool *pool = make_pool(1);
+  shmpool_submit_options so;
+  shmpool_result r;
+  unsigned ms = 300;
+  uint64_t id;
+  (void)state;
+  shmpool_result_init(&r);
+  shmpool_submit_options_init(&so);
+  so.for_wait_id = 1;
+  assert_int_equal(
+      shmpool_submit_ex(pool, "sleep", &ms, sizeof ms, NULL, 0, &so, &id), 0);
+  assert_int_equal(shmpool_wait(pool, &r, 0), SHMPOOL_EIDLE);
+  assert_int_equal(shmpool_wait_id(pool, id, &r, 0), SHMPOOL_ETIMEDOUT);
+  assert_int_equal(shmpool_wait(pool, &r, 1000), SHMPOOL_EIDLE);
+  assert_int_equal(shmpool_wait_id(pool, id, &r, 10000), 0);
+  assert_int_equal(r.id, id);
+  assert_int_equal(shmpool_wait_id(pool, id, &r, 0), SHMPOOL_ENOENT);
+  shmpool_destroy(pool);
+}
+
 #define SUBMITS_PER_THREAD 20000
 
 typedef struct submitter {
@@ -735,6 +837,8 @@ int main(int argc, char **argv) {
     cmocka_unit_test(test_cancel_all),
     cmocka_unit_test(test_deadline),
     cmocka_unit_test(test_wait_id_from_four_threads),
+    cmocka_unit_test(test_waiters_in_many_threads_keep_their_results),
+    cmocka_unit_test(test_for_wait_id_tasks_skip_shmpool_wait),
     cmocka_unit_test(test_two_threads_submit_at_once),
     cmocka_unit_test(test_map_job_streams_results),
     cmocka_unit_test(test_map_timeout_leaves_a_usable_pool),

@@ -33,7 +33,9 @@ static void free_fake_pool(shmpool *pool) {
 
 /* The schedule's clock, in the tests' hands. */
 static uint64_t fake_ns;
-static uint64_t fake_now(void) { return fake_ns; }
+static uint64_t fake_now(void) {
+  return fake_ns;
+}
 
 static void use_fake_clock(shmpool__sched *s) {
   s->now = fake_now;

@@ -504,11 +504,9 @@ class Pool:
         One thread at a time waits inside the C library (the leader) and
         hands every result it receives to its owner; other threads sleep on
         a condition the leader signals after each result, and one of them
-        leads when the leader leaves. Why not every thread in
-        shmpool_wait_id for its own task: in libshmpool 0.1.0, threads
-        waiting at the same time can be handed one another's result slots
-        (a reply freed while its reader copies it, or a crash); see
-        docs/PYTHON.md. One waiter at a time never meets that.
+        leads when the leader leaves. (Written so to avoid a defect of
+        the C library, since fixed, in which threads waiting at the same
+        time could be handed one another's results; see docs/PYTHON.md.)
         """
         main = threading.get_ident() == _MAIN_IDENT
         while not pred():
