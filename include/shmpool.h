@@ -769,7 +769,10 @@ typedef struct shmpool_result {
    * SHMPOOL_E* code: EWORKER, ENOTASK, ECANCELED, ETIMEDOUT, EPROTO. */
   int status;
   /** The reply. It stays valid until the same thread's next
-   * shmpool_wait / shmpool_wait_id on this pool, or shmpool_destroy. */
+   * shmpool_wait / shmpool_wait_id on this pool, or shmpool_destroy. (So
+   * the pool keeps each waiting thread's last result: a thread that ends
+   * leaves one result's memory behind until a thread with its id waits
+   * again or the pool is destroyed.) */
   const void *data;
   size_t len; /**< the reply's length in bytes (0: no reply) */
   /** For SHMPOOL_EWORKER: how the worker ended. exit_code is its exit
