@@ -25,7 +25,7 @@ system's library path.
 from ._lib import ShmpoolError, path as library_path
 from ._segment import Segment
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["Segment", "Pool", "Future", "ShmpoolError", "WorkerError",
            "RemoteError", "TaskError", "CancelledError", "InitializerError",
@@ -44,7 +44,7 @@ _LAZY = {
 
 
 def library_version() -> str:
-    """The version of the C library actually loaded ("0.1.0")."""
+    """The version of the C library actually loaded ("0.2.0")."""
     from ._lib import lib
     return lib.shmpool_version_string().decode()
 
