@@ -48,6 +48,31 @@ leg() { # leg NAME COMMAND...: run, log, summarise
 
 workflow() { cmake --workflow --preset "$1" --fresh; }
 
+# The Wine legs share one prefix, and the emulator keeps a wineserver alive
+# 30 s after its last client. Once (a clean-clone CI run), msvc-wine's
+# first two tests failed at once when its build had taken about those
+# 30 s after mingw-wine's tests: a worker's CreateProcess failed, and a
+# single-process segment test hung for 120 s. The suspected cause, a
+# server exiting while the next leg's first clients connect, was not
+# reproduced on demand; stopping the prefix's server, and waiting for it,
+# before the tests rules it out either way.
+wine_server_stop() {
+  cache="$root/build/$1/CMakeCache.txt"
+  prefix=$(sed -n 's/^SHMPOOL_WINEPREFIX:PATH=//p' "$cache")
+  server=$(sed -n 's/^SHMPOOL_WINESERVER:FILEPATH=//p' "$cache")
+  if [ -n "$prefix" ] && [ -n "$server" ] && [ -d "$prefix" ]; then
+    WINEPREFIX=$prefix "$server" -k >/dev/null 2>&1 || true
+    WINEPREFIX=$prefix "$server" -w >/dev/null 2>&1 || true
+  fi
+}
+
+wine_workflow() {
+  cmake --preset "$1" --fresh
+  cmake --build --preset "$1"
+  wine_server_stop "$1"
+  ctest --preset "$1"
+}
+
 # ---- 32-bit Windows -------------------------------------------------------
 
 # Configure and build with warnings as errors (the presets set
@@ -81,6 +106,7 @@ win32_leg() {
     echo "SKIPPED: $1 tests: wine32:i386 is installed but does not run" \
       "(${err:-no output}); this kernel cannot execute 32-bit programs"
   else
+    wine_server_stop "$1"
     ctest --preset "$1"
   fi
 }
@@ -283,6 +309,7 @@ print("%d error codes: enum docs and X-macro agree" % len(xmacro)
 sys.exit(1 if bad or len(xmacro) <= 20 else 0)
 PY
     ;;
+  mingw-wine | msvc-wine) wine_workflow "$2" ;;
   *) workflow "$2" ;;
   esac
   exit 0
