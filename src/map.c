@@ -195,21 +195,35 @@ static int shmpool__send_chunk(shmpool_map_job *job, uint32_t w, uint64_t c) {
   return 0;
 }
 
-/* Send job's chunks while workers have room for them. */
+/* Send job's chunks while workers have room for them. The schedule may
+ * keep a chunk for its owner; an owner that cannot take messages (killed,
+ * given up, being recycled) has its chunks taken by the others, so no
+ * chunk waits for a worker that may never come back. */
 static void shmpool__job_pump(shmpool_map_job *job) {
   shmpool *pool = job->pool;
-  uint32_t w;
+  uint32_t w, v;
   for (w = 0; w < pool->nworkers && job->chunks_left != 0; w++) {
-    while (job->chunks_left != 0 && job->out[w] < SHMPOOL__MAP_QUEUED &&
-           shmpool__ring_room(pool, w, pool->l.p.depth)) {
+    for (v = w;;) {
       shmpool__sched_undo undo;
-      uint64_t c = shmpool__sched_next(&job->sched, w, &undo);
+      uint64_t c;
+      if (job->chunks_left == 0 || job->out[w] >= SHMPOOL__MAP_QUEUED ||
+          !shmpool__ring_room(pool, w, pool->l.p.depth))
+        break;
+      c = shmpool__sched_next(&job->sched, w, &undo);
+      /* Nothing for w by the schedule's rules: the next owner that cannot
+       * take messages, if any, gives one up. */
+      while (c == UINT64_MAX && ++v < w + pool->nworkers) {
+        uint32_t o = v % pool->nworkers;
+        if (!shmpool__ring_usable(pool, &pool->w[o]))
+          c = shmpool__sched_steal_from(&job->sched, w, o, &undo);
+      }
       if (c == UINT64_MAX)
         break;
       if (shmpool__send_chunk(job, w, c) != 0) {
         shmpool__sched_put_back(&job->sched, &undo);
         return; /* every segment table entry is in flight */
       }
+      v = w; /* look at the owners again for the next chunk */
     }
   }
 }

@@ -287,6 +287,9 @@ int shmpool__ring_pick(const shmpool *pool, uint32_t limit);
 /* Whether worker w is alive, not winding down, and has room for one more
  * message with at most `limit` outstanding. */
 int shmpool__ring_room(const shmpool *pool, uint32_t w, uint32_t limit);
+/* Whether ws may be given another message at all: alive, not condemned,
+ * and not due to be recycled. */
+int shmpool__ring_usable(const shmpool *pool, const shmpool__wslot *ws);
 
 /* A message completed: its segment holds end, then its handler runs. */
 static inline void shmpool__complete(shmpool *pool,
@@ -458,6 +461,10 @@ int shmpool__sched_init(shmpool__sched *s, shmpool *pool, int schedule,
  * left, or none worth stealing yet (its owner will send it). */
 uint64_t shmpool__sched_next(shmpool__sched *s, uint32_t w,
                              shmpool__sched_undo *undo);
+/* Worker w takes victim's far-end unsent chunk whatever it costs (the
+ * victim cannot take messages now), or UINT64_MAX. */
+uint64_t shmpool__sched_steal_from(shmpool__sched *s, uint32_t w,
+                                   uint32_t victim, shmpool__sched_undo *undo);
 /* Any chunk still unsent, or UINT64_MAX (stopping a map). */
 uint64_t shmpool__sched_take_any(shmpool__sched *s,
                                  shmpool__sched_undo *undo);

@@ -88,9 +88,7 @@ int shmpool__ring_replied(const shmpool__wslot *ws, uint32_t seq) {
          seq - ws->done < rtail - ws->done;
 }
 
-/* Whether ws may be given another message at all: alive, not condemned,
- * and not due to be recycled. */
-static int shmpool__ring_usable(const shmpool *pool, const shmpool__wslot *ws) {
+int shmpool__ring_usable(const shmpool *pool, const shmpool__wslot *ws) {
   return ws->running && !ws->condemned && !ws->stopping &&
          (pool->opts.max_tasks_per_worker == 0 ||
           ws->sent < pool->opts.max_tasks_per_worker);

@@ -117,7 +117,7 @@ static int shmpool__sched_cold_steal_pays(const shmpool__sched *s,
   if (s->cold_ns <= 0)
     return 1; /* no estimate: steal as in a first map */
   if (s->ndone == 0)
-    return 0; /* nothing to estimate this map's pace from yet */
+    return 1; /* no pace yet: a worker idle this early has no own share */
   per_chunk = (double)(s->now() - s->t0) * s->nworkers / (double)s->ndone;
   return (double)unsent * per_chunk > s->cold_ns;
 }
@@ -156,6 +156,16 @@ uint64_t shmpool__sched_next(shmpool__sched *s, uint32_t w,
   if (!shmpool__sched_has_run(s, last, w) &&
       shmpool__sched_has_run(s, last, victim) &&
       !shmpool__sched_cold_steal_pays(s, most))
+    return UINT64_MAX;
+  undo->from = victim;
+  undo->own = 0;
+  return s->order[--s->hi[victim]];
+}
+
+uint64_t shmpool__sched_steal_from(shmpool__sched *s, uint32_t w,
+                                   uint32_t victim, shmpool__sched_undo *undo) {
+  (void)w;
+  if (s->dynamic || victim >= s->nworkers || s->lo[victim] == s->hi[victim])
     return UINT64_MAX;
   undo->from = victim;
   undo->own = 0;
