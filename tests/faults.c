@@ -70,8 +70,21 @@ void seg_faults_on_open(const seg_fault_platform *p,
 
 /* ---- pools ----------------------------------------------------------- */
 
-const shmpool_task_def pool_fault_tasks[] = {
-    {"pid", test_task_pid}, {"hang", test_task_hang}, {NULL, NULL}};
+/* Sleeps for the unsigned its argument holds, in ms (map elements). */
+static int pool_fault_sleep(shmpool_task *t) {
+  unsigned ms = 0;
+  size_t n;
+  const void *a = shmpool_task_arg(t, &n);
+  if (a != NULL && n == sizeof ms)
+    memcpy(&ms, a, sizeof ms);
+  test_sleep_ms(ms);
+  return 0;
+}
+
+const shmpool_task_def pool_fault_tasks[] = {{"pid", test_task_pid},
+                                             {"hang", test_task_hang},
+                                             {"sleep", pool_fault_sleep},
+                                             {NULL, NULL}};
 
 shmpool_options pool_fault_options(unsigned workers) {
   shmpool_options o;

@@ -46,8 +46,8 @@ void seg_faults_on_open(const seg_fault_platform *p,
 
 /* ---- pools ----------------------------------------------------------- */
 
-/* The pool fault tests' tasks: "pid" (test_task_pid) and "hang" (sleeps a
- * minute), and options for a pool of `workers` of them that gives up on a
+/* The pool fault tests' tasks: "pid" (test_task_pid), "hang" (sleeps a
+ * minute) and "sleep" (its unsigned argument in ms), and options for a pool of `workers` of them that gives up on a
  * worker 200 ms into shutdown. */
 extern const shmpool_task_def pool_fault_tasks[];
 shmpool_options pool_fault_options(unsigned workers);

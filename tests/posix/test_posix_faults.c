@@ -165,6 +165,66 @@ static void test_no_replacement_possible(void **state) {
   assert_nothing_left(fds, segs);
 }
 
+/* A map whose schedule keeps chunks for a worker that is gone for good:
+ * the shape is remembered with slow chunks (so a cold steal looks dear
+ * next to this map's fast pace), then one worker dies and cannot be
+ * replaced. The survivor must take the dead worker's chunks at once, not
+ * leave them until the cost estimate says a steal pays. */
+static void test_map_outlives_a_worker_that_cannot_be_replaced(void **state) {
+  enum { N = 16 };
+  int fds = test_count_fds(), segs = test_count_my_segments();
+  shmpool_options o = pool_fault_options(2);
+  shmpool_map_options mo;
+  shmpool *pool;
+  shmpool_result r;
+  unsigned ms[N];
+  int statuses[N], i;
+  uint64_t t0;
+  (void)state;
+  shmpool_result_init(&r);
+  shmpool_map_options_init(&mo);
+  mo.chunk_size = 1;
+  assert_int_equal(shmpool_create(&pool, &o), 0);
+  for (i = 0; i < N; i++)
+    ms[i] = 100;
+  assert_int_equal(shmpool_map_ex(pool, "sleep", ms, sizeof ms[0], N, NULL, 0,
+                                  NULL, 0, statuses, &mo),
+                   0);
+  for (i = 0; i < N; i++)
+    ms[i] = 0;
+  assert_int_equal(shmpool_map_ex(pool, "sleep", ms, sizeof ms[0], N, NULL, 0,
+                                  NULL, 0, statuses, &mo),
+                   0);
+  /* From now on no worker can be started; one of the two dies, and the
+   * pool notices. */
+  spawn_calls = 0;
+  spawn_fail_from = 1;
+  spawn_errno = EAGAIN;
+  shmpool__posix_sys.spawn = counting_spawn;
+  kill((pid_t)test_task_pid_of(pool), SIGKILL);
+  t0 = test_now_ms();
+  while (spawn_calls == 0 && test_now_ms() - t0 < 10000) {
+    /* A task in flight makes wait look at the workers. */
+    assert_int_equal(shmpool_submit(pool, "pid", NULL, 0, NULL, 0, NULL), 0);
+    (void)shmpool_wait(pool, &r, 1000);
+  }
+  assert_true(spawn_calls > 0);
+  mo.timeout_ms = 10000;
+  t0 = test_now_ms();
+  assert_int_equal(shmpool_map_ex(pool, "sleep", ms, sizeof ms[0], N, NULL, 0,
+                                  NULL, 0, statuses, &mo),
+                   0);
+  /* 16 empty elements on one worker. Waiting for the estimate instead
+   * (a cold chunk costs what the first map's did, 100 ms) would take
+   * about 750 ms until the last chunk is worth stealing. */
+  assert_true(test_now_ms() - t0 < 300);
+  for (i = 0; i < N; i++)
+    assert_int_equal(statuses[i], 0);
+  shmpool__posix_sys = saved;
+  assert_int_equal(shmpool_destroy(pool), 0);
+  assert_nothing_left(fds, segs);
+}
+
 static void test_someone_else_reaps_a_worker(void **state) {
   shmpool_options o = pool_fault_options(2);
   shmpool *pool;
@@ -249,6 +309,9 @@ int main(int argc, char **argv) {
                                       restore_syscalls, restore_syscalls),
       cmocka_unit_test_setup_teardown(test_no_replacement_possible,
                                       restore_syscalls, restore_syscalls),
+      cmocka_unit_test_setup_teardown(
+          test_map_outlives_a_worker_that_cannot_be_replaced, restore_syscalls,
+          restore_syscalls),
       cmocka_unit_test_setup_teardown(test_someone_else_reaps_a_worker,
                                       restore_syscalls, restore_syscalls),
       cmocka_unit_test_setup_teardown(test_close_failures, restore_syscalls,
