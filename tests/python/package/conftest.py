@@ -23,13 +23,32 @@ from shmpool import _lib  # noqa: E402
 
 SHM = "/dev/shm"
 
+# The tokens of the pools this process made: a spilled reply's name
+# (spy<token>.<task id>) says which pool it belongs to. Another test
+# process running at the same time (ctest -j) has pools of its own, and
+# their spills are not this one's to report or remove.
+_tokens = set()
+_pool_init = shmpool.Pool.__init__
+
+
+def _recording_init(self, *args, **kwargs):
+    try:
+        _pool_init(self, *args, **kwargs)
+    finally:
+        token = getattr(self, "_token", None)
+        if token:
+            _tokens.add(token)
+
+
+shmpool.Pool.__init__ = _recording_init
+
 
 def _ours(name, pids):
     """Whether a shared-memory object was left by this test: created by
     this process or one of its workers (the header says), or a spilled
-    reply (named spy...)."""
+    reply of one of this process's pools."""
     if name.startswith("spy"):
-        return True
+        return name[3:].split(".", 1)[0] in _tokens
     info = _lib.init_sized(_lib.shmpool_seg_info_init_sized, _lib.SegInfo())
     if _lib.shmpool_seg_inspect(name.encode(), 0, info) != 0:
         return False
