@@ -34,6 +34,11 @@ leg() { # leg NAME COMMAND...: run, log, summarise
   fi
   tests=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' \
           "$logs/$name.log" | tail -n 1)
+  # A Wine leg that passed on a rerun says so, with its first count.
+  rerun=$(grep -o '^RERUN: .*' "$logs/$name.log" | tail -n 1)
+  [ -z "$rerun" ] ||
+    tests="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' \
+             "$logs/$name.log" | head -n 1); $rerun"
   # A leg that could not run its tests says so on a line of its own.
   [ -n "$tests" ] ||
     tests=$(grep -o '^SKIPPED: .*' "$logs/$name.log" | head -n 1)
@@ -66,11 +71,23 @@ wine_server_stop() {
   fi
 }
 
+# Under Wine only, tests that fail get one more run, and the leg's summary
+# says which: msvc-wine's first tests have failed together in some
+# clean-clone runs (an opener waiting out a create that had finished, it
+# seems; see docs/PLATFORMS.md, "Known problems") and passed when run
+# again. A test that fails twice fails the leg.
 wine_workflow() {
   cmake --preset "$1" --fresh
   cmake --build --preset "$1"
   wine_server_stop "$1"
-  ctest --preset "$1"
+  if ctest --preset "$1"; then
+    return 0
+  fi
+  again=$(sed -n 's/^[0-9]*:\(.*\)$/\1/p' \
+    "$root/build/$1/Testing/Temporary/LastTestsFailed.log" | tr '\n' ' ')
+  wine_server_stop "$1"
+  ctest --preset "$1" --rerun-failed --output-on-failure
+  echo "RERUN: failed once under Wine, passed on a second run: $again"
 }
 
 # ---- 32-bit Windows -------------------------------------------------------
