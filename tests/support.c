@@ -83,9 +83,7 @@ static int test_each_process(int (*fn)(long pid, void *ctx), void *ctx) {
   return 0;
 }
 
-/* The state letter and parent of process pid from /proc/<pid>/stat, or
- * -1 if it is gone. */
-static int test_proc_stat(long pid, char *state, long *ppid) {
+int test_proc_stat(long pid, char *state, long *ppid) {
   char path[64], buf[512];
   const char *p;
   FILE *f;

@@ -61,6 +61,12 @@ uint64_t test_now_ms(void);
 void test_sleep_ms(unsigned ms);
 long test_getpid(void);
 
+#if defined(__linux__)
+/* The state letter and parent of process pid from /proc/<pid>/stat: 0, or
+ * -1 if it is gone. */
+int test_proc_stat(long pid, char *state, long *ppid);
+#endif
+
 /* Open descriptors of this process (Linux), or -1 where unknown. */
 int test_count_fds(void);
 /* Child processes of this one not yet reaped, zombies included (Linux), or

@@ -129,6 +129,15 @@ static void test_create_control_segment_fails(void **state) {
 
 /* ---- a pool whose workers die and cannot be replaced ------------------- */
 
+/* From now on no worker can be started; then one worker is killed. */
+static void kill_a_worker_for_good(shmpool *pool) {
+  spawn_calls = 0;
+  spawn_fail_from = 1;
+  spawn_errno = EAGAIN;
+  shmpool__posix_sys.spawn = counting_spawn;
+  kill((pid_t)test_task_pid_of(pool), SIGKILL);
+}
+
 static void test_no_replacement_possible(void **state) {
   int fds = test_count_fds(), segs = test_count_my_segments();
   shmpool_options o = pool_fault_options(2);
@@ -141,11 +150,7 @@ static void test_no_replacement_possible(void **state) {
   o.workers = 1;
   assert_int_equal(shmpool_create(&pool, &o), 0);
   /* From now on no worker can be started. */
-  spawn_calls = 0;
-  spawn_fail_from = 1;
-  spawn_errno = EAGAIN;
-  shmpool__posix_sys.spawn = counting_spawn;
-  kill((pid_t)test_task_pid_of(pool), SIGKILL);
+  kill_a_worker_for_good(pool);
   /* Submitting never hangs: once the pool has given up on starting a
    * worker, submit says there is none. Tasks accepted before that
    * complete with EWORKER. */
@@ -195,13 +200,8 @@ static void test_map_outlives_a_worker_that_cannot_be_replaced(void **state) {
   assert_int_equal(shmpool_map_ex(pool, "sleep", ms, sizeof ms[0], N, NULL, 0,
                                   NULL, 0, statuses, &mo),
                    0);
-  /* From now on no worker can be started; one of the two dies, and the
-   * pool notices. */
-  spawn_calls = 0;
-  spawn_fail_from = 1;
-  spawn_errno = EAGAIN;
-  shmpool__posix_sys.spawn = counting_spawn;
-  kill((pid_t)test_task_pid_of(pool), SIGKILL);
+  /* One of the two dies for good, and the pool notices. */
+  kill_a_worker_for_good(pool);
   t0 = test_now_ms();
   while (spawn_calls == 0 && test_now_ms() - t0 < 10000) {
     /* A task in flight makes wait look at the workers. */

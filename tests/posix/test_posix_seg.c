@@ -593,16 +593,14 @@ static int helper_create_stopping(int argc, char **argv) {
 
 /* Whether process pid is stopped (state T in /proc/PID/stat). */
 static int proc_stopped(long pid) {
-  char path[64], buf[512];
-  const char *p;
-  FILE *f;
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  p = fgets(buf, sizeof buf, f);
-  fclose(f);
-  return p != NULL && (p = strrchr(buf, ')')) != NULL && p[2] == 'T';
+#if defined(__linux__)
+  char state;
+  long ppid;
+  return test_proc_stat(pid, &state, &ppid) == 0 && state == 'T';
+#else
+  (void)pid;
+  return 0;
+#endif
 }
 
 static void test_creator_stopped_mid_create(void **state) {
